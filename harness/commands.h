@@ -1,0 +1,14 @@
+/* commands — the entry point of each `beatbench COMMAND` (argv starts after COMMAND).
+ * Each returns the process exit code (cli.h). Implemented in harness/cmd_<name>.c. */
+#ifndef BB_COMMANDS_H
+#define BB_COMMANDS_H
+
+int bb_cmd_data(int argc, char **argv);     /* data synth | stats | split */
+int bb_cmd_tokenize(int argc, char **argv); /* tokenize */
+int bb_cmd_score(int argc, char **argv);    /* score */
+int bb_cmd_rank(int argc, char **argv);     /* rank */
+
+/* Runs argv[0] as a command; used by main and by tests. */
+int bb_cli_main(int argc, char **argv);
+
+#endif
