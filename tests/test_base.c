@@ -4,6 +4,7 @@
 
 #include "models/base/bb_error.h"
 #include "models/base/bb_io.h"
+#include "models/base/bb_progress.h"
 #include "models/base/bb_rng.h"
 #include "tests/testhelp.h"
 
@@ -146,7 +147,18 @@ static void test_error_prefix(void) {
     TEST_STR_EQ(err.msg, "loading run: f.csv:3: bad");
 }
 
+static void test_format_duration(void) {
+    char buf[32];
+    bb_format_duration(75, buf, sizeof buf);
+    TEST_STR_EQ(buf, "1:15");
+    bb_format_duration(3700, buf, sizeof buf);
+    TEST_STR_EQ(buf, "1:01:40");
+    bb_format_duration(-1, buf, sizeof buf);
+    TEST_STR_EQ(buf, "?");
+}
+
 const bb_test bb_suite_base[] = {
+    {"format_duration", test_format_duration},
     {"rng_reference_values", test_rng_reference_values},
     {"rng_streams_reproducible_and_distinct", test_rng_streams_are_reproducible_and_distinct},
     {"rng_below_uniform", test_rng_below_is_uniform},
