@@ -68,7 +68,7 @@ BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_BIN := $(BUILD)/bbbench
 BENCH_REG := $(BUILD)/gen/tests/bench/bench_registry.h
 
-.PHONY: all deps lib test demo bench valgrind check-real clean regress golden
+.PHONY: all deps lib test demo bench valgrind check-real clean
 all: $(BIN)
 lib: $(LIB)
 
