@@ -16,6 +16,7 @@ static const command commands[] = {
     {"tokenize", bb_cmd_tokenize, "tokenize stdin lines (treebank, rouge, whitespace)"},
     {"score", bb_cmd_score, "text metrics: BLEU, ROUGE, BERTScore-style, diversity"},
     {"rank", bb_cmd_rank, "train and evaluate a ranking model (pop, mf, lightgcn)"},
+    {"lm", bb_cmd_lm, "the frozen LM: pretrain, generate, encode, bench"},
     {NULL, NULL, NULL},
 };
 
