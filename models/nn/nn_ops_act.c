@@ -107,13 +107,15 @@ void nn_bw_unary(nn_tape *tp, nn_node *n) {
 /* ------------------------------------------------------------------------------------------ */
 /* softmax / log-softmax over the last dim: (R, C) -> (R, C); max subtracted first */
 
-static void row_max_lse(const float *x, int64_t C, float *max_out, float *lse_out) {
+/* Row max m and log(sum exp(x - m)). Keeping the two apart matters: (x - m) is exact
+ * for nearby values and small, whereas x - (m + log s) rounds at the scale of m. */
+static void row_max_logsum(const float *x, int64_t C, float *max_out, float *logsum_out) {
     float m = x[0];
     for (int64_t c = 1; c < C; c++) m = x[c] > m ? x[c] : m;
     double s = 0;
-    for (int64_t c = 0; c < C; c++) s += exp((double)x[c] - (double)m);
+    for (int64_t c = 0; c < C; c++) s += exp((double)(x[c] - m));
     *max_out = m;
-    *lse_out = (float)((double)m + log(s));
+    *logsum_out = (float)log(s);
 }
 
 nn_tensor *nn_softmax(nn_tape *tp, nn_tensor *a) {
@@ -153,9 +155,9 @@ nn_tensor *nn_log_softmax(nn_tape *tp, nn_tensor *a) {
     int64_t R = nn_tensor_rows(a), C = nn_tensor_cols(a);
     for (int64_t r = 0; r < R; r++) {
         const float *x = a->data + r * C;
-        float m, lse;
-        row_max_lse(x, C, &m, &lse);
-        for (int64_t c = 0; c < C; c++) out->data[r * C + c] = x[c] - lse;
+        float m, logsum;
+        row_max_logsum(x, C, &m, &logsum);
+        for (int64_t c = 0; c < C; c++) out->data[r * C + c] = (x[c] - m) - logsum;
     }
     nn_tape_record(tp, NN_OP_LOG_SOFTMAX, out, a, NULL, NULL);
     return out;
@@ -175,12 +177,12 @@ void nn_bw_log_softmax(nn_tape *tp, nn_node *n) {
 
 /* cross-entropy: logits (R, V), targets (R) -> (1) = mean over rows with a target of
  * -log softmax(logits)[target]; NN_IGNORE_INDEX rows add nothing. Keeps only each row's
- * log-sum-exp for backward (probabilities are recomputed), so (R, V) logits cost no
+ * max and log-sum for backward (probabilities are recomputed), so (R, V) logits cost no
  * second (R, V) buffer. */
 nn_tensor *nn_cross_entropy(nn_tape *tp, nn_tensor *logits, const int32_t *targets) {
     int64_t R = nn_tensor_rows(logits), V = nn_tensor_cols(logits), one = 1;
     nn_tensor *out = nn_tape_out(tp, 1, &one, logits, NULL, NULL);
-    float *lse = nn_tape_scratch(tp, (size_t)R * sizeof(float));
+    float *stats = nn_tape_scratch(tp, (size_t)R * 2 * sizeof(float)); /* max, log-sum */
     int32_t *tg = nn_tape_scratch(tp, (size_t)R * sizeof(int32_t));
     double total = 0;
     int64_t count = 0;
@@ -189,15 +191,14 @@ nn_tensor *nn_cross_entropy(nn_tape *tp, nn_tensor *logits, const int32_t *targe
         if (tg[r] == NN_IGNORE_INDEX) continue;
         BB_ASSERT(tg[r] >= 0 && tg[r] < V, "cross_entropy: target of row %lld is %d, vocab %lld",
                   (long long)r, (int)tg[r], (long long)V);
-        float m;
-        row_max_lse(logits->data + r * V, V, &m, &lse[r]);
-        total += (double)lse[r] - (double)logits->data[r * V + tg[r]];
+        row_max_logsum(logits->data + r * V, V, &stats[2 * r], &stats[2 * r + 1]);
+        total += (double)stats[2 * r + 1] - (double)(logits->data[r * V + tg[r]] - stats[2 * r]);
         count++;
     }
     out->data[0] = count ? (float)(total / (double)count) : 0.0f;
     nn_node *n = nn_tape_record(tp, NN_OP_CROSS_ENTROPY, out, logits, NULL, NULL);
     if (n) {
-        n->aux = lse;
+        n->aux = stats;
         n->aux2 = tg;
         n->iattr[0] = count;
     }
@@ -208,7 +209,7 @@ void nn_bw_cross_entropy(nn_tape *tp, nn_node *n) {
     nn_tensor *a = n->in[0];
     int64_t R = nn_tensor_rows(a), V = nn_tensor_cols(a), count = n->iattr[0];
     if (!count) return;
-    const float *lse = n->aux;
+    const float *stats = n->aux;
     const int32_t *tg = n->aux2;
     float k = (float)((double)n->out->grad[0] / (double)count);
     float *ga = nn_tape_grad(tp, a);
@@ -216,7 +217,8 @@ void nn_bw_cross_entropy(nn_tape *tp, nn_node *n) {
         if (tg[r] == NN_IGNORE_INDEX) continue;
         const float *x = a->data + r * V;
         float *g = ga + r * V;
-        for (int64_t c = 0; c < V; c++) g[c] += k * expf(x[c] - lse[r]);
+        float m = stats[2 * r], logsum = stats[2 * r + 1];
+        for (int64_t c = 0; c < V; c++) g[c] += k * expf((x[c] - m) - logsum);
         g[tg[r]] -= k;
     }
 }

@@ -29,8 +29,13 @@ int nn_test_gradcheck(nn_loss_fn fn, void *ctx, nn_tensor **params, int n_params
     nn_gradcheck_opts o = nn_gradcheck_defaults();
     o.step = step;
     o.skip_kinks = skip_kinks;
+    return nn_test_gradcheck_opts(fn, ctx, params, n_params, &o, tol, msg, cap);
+}
+
+int nn_test_gradcheck_opts(nn_loss_fn fn, void *ctx, nn_tensor **params, int n_params,
+                           const nn_gradcheck_opts *opts, double tol, char *msg, int cap) {
     nn_gradcheck_report rep;
-    double err = nn_gradcheck(fn, ctx, params, n_params, &o, &rep);
+    double err = nn_gradcheck(fn, ctx, params, n_params, opts, &rep);
     nn_gradcheck_format(&rep, msg, cap);
     /* a check that looked at nothing proves nothing */
     return err <= tol && rep.n_checked > 0;

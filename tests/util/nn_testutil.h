@@ -20,12 +20,25 @@ nn_tensor *nn_test_weighted_sum(nn_tape *tp, nn_tensor *out, uint64_t seed);
 /* Runs the check; on failure writes the report line into msg and returns 0. */
 int nn_test_gradcheck(nn_loss_fn fn, void *ctx, nn_tensor **params, int n_params,
                       double step, double tol, int skip_kinks, char *msg, int cap);
+/* Same with full options (step, abs_floor, kinks). */
+int nn_test_gradcheck_opts(nn_loss_fn fn, void *ctx, nn_tensor **params, int n_params,
+                           const nn_gradcheck_opts *opts, double tol, char *msg, int cap);
 
 #define NN_TEST_GRADCHECK(fn, ctx, params, n_params, step, tol)                          \
     do {                                                                                 \
         char nn_msg_[512];                                                               \
         if (!nn_test_gradcheck((fn), (ctx), (params), (n_params), (step), (tol), 0,      \
                                nn_msg_, (int)sizeof nn_msg_)) {                          \
+            bb_test_fail(__FILE__, __LINE__, "gradcheck %s: %s", #fn, nn_msg_);          \
+            return;                                                                      \
+        }                                                                                \
+    } while (0)
+
+#define NN_TEST_GRADCHECK_OPTS(fn, ctx, params, n_params, opts, tol)                   \
+    do {                                                                                 \
+        char nn_msg_[512];                                                               \
+        if (!nn_test_gradcheck_opts((fn), (ctx), (params), (n_params), (opts), (tol),    \
+                                    nn_msg_, (int)sizeof nn_msg_)) {                     \
             bb_test_fail(__FILE__, __LINE__, "gradcheck %s: %s", #fn, nn_msg_);          \
             return;                                                                      \
         }                                                                                \
