@@ -122,15 +122,25 @@ void nn_csr_free(nn_csr *a) {
 SPMM_ROWS_FIXED(64)
 SPMM_ROWS_FIXED(16)
 
+/* o += v x over d floats; restrict and the fixed 16-wide body let the compiler vectorise
+ * at -O2 without alias checks. Element order is that of a plain loop (bit-identical). */
+static inline void axpy16(float *restrict o, const float *restrict x, float v) {
+    for (int j = 0; j < 16; j++) o[j] += v * x[j];
+}
+
+static inline void axpy(float *restrict o, const float *restrict x, float v, int64_t d) {
+    int64_t j = 0;
+    for (; j + 16 <= d; j += 16) axpy16(o + j, x + j, v);
+    for (; j < d; j++) o[j] += v * x[j];
+}
+
 static void spmm_rows_any(const nn_csr *a, const float *x, int64_t d, float *out,
                           int accumulate, int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
         float *o = out + r * d;
         if (!accumulate) memset(o, 0, (size_t)d * sizeof(float));
         for (int64_t k = row_begin(a, r); k < row_begin(a, r + 1); k++) {
-            const float v = a->values[k];
-            const float *xr = x + (int64_t)a->indices[k] * d;
-            for (int64_t j = 0; j < d; j++) o[j] += v * xr[j];
+            axpy(o, x + (int64_t)a->indices[k] * d, a->values[k], d);
         }
     }
 }
@@ -155,9 +165,7 @@ static void spmm_t_cols(const nn_csr *a, const float *x, int64_t d, float *out,
         for (int64_t k = row_begin(a, r); k < row_begin(a, r + 1); k++) {
             int64_t c = a->indices[k];
             if (c < c0 || c >= c1) continue;
-            const float v = a->values[k];
-            float *o = out + c * d;
-            for (int64_t j = 0; j < d; j++) o[j] += v * xr[j];
+            axpy(out + c * d, xr, a->values[k], d);
         }
     }
 }
