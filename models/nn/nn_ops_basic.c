@@ -188,27 +188,37 @@ nn_tensor *nn_mul(nn_tape *tp, nn_tensor *a, nn_tensor *b) { return binary(tp, N
 
 void nn_bw_binary(nn_tape *tp, nn_node *n) {
     nn_tensor *a = n->in[0], *b = n->in[1];
-    int mode = (int)n->iattr[0];
+    int mode = (int)n->iattr[0], mul = n->op == NN_OP_MUL;
     int64_t inner = n->iattr[1], N = a->numel;
-    const float *g = n->out->grad;
-    if (a->requires_grad) {
-        float *ga = nn_tape_grad(tp, a);
-        if (n->op == NN_OP_MUL) {
-            for (int64_t i = 0; i < N; i++) {
-                int64_t bi = mode == BC_SAME ? i : mode == BC_TRAIL ? i % inner : i / inner;
-                ga[i] += g[i] * b->data[bi];
+    const float *g = n->out->grad, *x = a->data, *y = b->data;
+    float *ga = a->requires_grad ? nn_tape_grad(tp, a) : NULL;
+    float *gb = b->requires_grad ? nn_tape_grad(tp, b) : NULL;
+    float sign = n->op == NN_OP_SUB ? -1.0f : 1.0f;
+    /* blocks of `inner` elements: b's element j (SAME, TRAIL) or b's element base/inner
+     * (COL) pairs with element base + j of a */
+    for (int64_t base = 0; base < N; base += inner) {
+        const float *gblk = g + base, *xblk = x + base;
+        if (mode == BC_COL) {
+            float ycol = y[base / inner];
+            double acc = 0;
+            for (int64_t j = 0; j < inner; j++) {
+                if (ga) ga[base + j] += mul ? gblk[j] * ycol : gblk[j];
+                acc += mul ? (double)gblk[j] * xblk[j] : (double)gblk[j];
             }
-        } else {
-            for (int64_t i = 0; i < N; i++) ga[i] += g[i];
+            if (gb) gb[base / inner] += (float)(mul ? acc : sign * acc);
+            continue;
         }
-    }
-    if (b->requires_grad) {
-        float *gb = nn_tape_grad(tp, b);
-        float sign = n->op == NN_OP_SUB ? -1.0f : 1.0f;
-        for (int64_t i = 0; i < N; i++) {
-            int64_t bi = mode == BC_SAME ? i : mode == BC_TRAIL ? i % inner : i / inner;
-            float v = n->op == NN_OP_MUL ? g[i] * a->data[i] : sign * g[i];
-            gb[bi] += v;
+        if (ga) {
+            if (mul)
+                for (int64_t j = 0; j < inner; j++) ga[base + j] += gblk[j] * y[j];
+            else
+                for (int64_t j = 0; j < inner; j++) ga[base + j] += gblk[j];
+        }
+        if (gb) {
+            if (mul)
+                for (int64_t j = 0; j < inner; j++) gb[j] += gblk[j] * xblk[j];
+            else
+                for (int64_t j = 0; j < inner; j++) gb[j] += sign * gblk[j];
         }
     }
 }

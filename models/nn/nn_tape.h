@@ -17,8 +17,11 @@
  *
  * Ownership: the tape owns its arena and its node list. Every tensor an op returns (and
  * every nn_tape_new* tensor) is invalid after nn_tape_reset()/nn_tape_free(). Inputs that
- * are not tape tensors (parameters, heap tensors) must outlive the backward pass. Index
- * arrays handed to ops (gather, cross-entropy targets) are copied into the arena.
+ * are not tape tensors (parameters, heap tensors, and views made with
+ * nn_tensor_view_rows/_shape, which are structs the caller owns) must outlive the backward
+ * pass: the nodes keep pointers to them. Index arrays handed to ops (gather, cross-entropy
+ * targets) are copied into the arena. A view of a parameter shares its grad, so gradients
+ * flowing into the view land in the parameter.
  *
  * Grad mode: nn_tape_set_grad(tp, 0) records nothing (inference); ops still compute.
  */
