@@ -100,6 +100,11 @@ void nn_csr_free(nn_csr *a) {
 /* row kernels: out rows [r0, r1) of A x. A local accumulator of constant width lets the
  * compiler keep it in vector registers without alias checks. */
 
+/* Entries ahead whose x row is prefetched: the rows are scattered, so hardware prefetch
+ * cannot guess them; 8 ahead hides most of the L2/L3 latency on x86 (measured in
+ * tests/bench/bench_nn.c). */
+#define SPMM_PREFETCH 8
+
 #define SPMM_ROWS_FIXED(W)                                                                    \
     static void spmm_rows_w##W(const nn_csr *a, const float *x, int64_t d, float *out,      \
                                int accumulate, int64_t r0, int64_t r1) {                    \
@@ -110,6 +115,10 @@ void nn_csr_free(nn_csr *a) {
                 float *o = out + r * d + c0;                                                \
                 for (int j = 0; j < W; j++) acc[j] = accumulate ? o[j] : 0.0f;              \
                 for (int64_t k = k0; k < k1; k++) {                                         \
+                    if (k + SPMM_PREFETCH < k1) {                                           \
+                        const float *px = x + (int64_t)a->indices[k + SPMM_PREFETCH] * d + c0; \
+                        for (int l = 0; l < W; l += 16) __builtin_prefetch(px + l);         \
+                    }                                                                       \
                     const float v = a->values[k];                                           \
                     const float *xr = x + (int64_t)a->indices[k] * d + c0;                  \
                     for (int j = 0; j < W; j++) acc[j] += v * xr[j];                        \
