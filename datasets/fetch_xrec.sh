@@ -170,16 +170,20 @@ explained = explained_rows(os.path.join(src, "tst.pkl"))
 staging = dst + ".partial.%d" % os.getpid()
 shutil.rmtree(staging, ignore_errors=True)
 os.makedirs(staging)
-write_pairs(os.path.join(staging, "train.csv"), train)
-write_pairs(os.path.join(staging, "valid.csv"), valid)
-write_pairs(os.path.join(staging, "test.csv"), test)
-with open(os.path.join(staging, "explanations.csv"), "w", newline="", encoding="utf-8") as f:
-    w = csv.writer(f, lineterminator="\n")   # RFC 4180 quoting where needed
-    w.writerow(COLUMNS)
-    w.writerows(explained)
-if os.path.exists(dst):
-    shutil.rmtree(dst)
-os.rename(staging, dst)
+try:
+    write_pairs(os.path.join(staging, "train.csv"), train)
+    write_pairs(os.path.join(staging, "valid.csv"), valid)
+    write_pairs(os.path.join(staging, "test.csv"), test)
+    with open(os.path.join(staging, "explanations.csv"), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")   # RFC 4180 quoting where needed
+        w.writerow(COLUMNS)
+        w.writerows(explained)
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+    os.rename(staging, dst)
+except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise
 print("fetch_xrec.sh: %s: train %d, valid %d, test %d, explained %d -> %s"
       % (name, len(train), len(valid), len(test), len(explained), dst), file=sys.stderr)
 PY
