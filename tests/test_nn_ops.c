@@ -412,7 +412,31 @@ static void test_dropout_mask_and_gradcheck(void) {
     nn_tensor_free(z);
 }
 
+static void test_backward_seed_matches_weighted_loss(void) {
+    /* seeding d out = W must give the gradient of sum(out .* W) */
+    nn_tensor *a = nn_test_rand2(3, 4, 140), *b = nn_test_rand2(4, 2, 141);
+    nn_tape *tp = nn_tape_new();
+    nn_tensor *out = nn_matmul(tp, a, b, 0, 0);
+    float seed[6] = {1, -2, 0.5f, 3, -1, 0.25f};
+    nn_tape_backward_seed(tp, out, seed);
+    float ga[12];
+    memcpy(ga, a->grad, sizeof ga);
+    nn_tensor_zero_grad(a);
+    nn_tensor_zero_grad(b);
+    nn_tape_reset(tp);
+    int64_t shape[2] = {3, 2}; /* not out->shape: out died with the reset */
+    nn_tensor *w = nn_tape_from(tp, 2, shape, seed);
+    nn_tape_backward(tp, nn_sum(tp, nn_mul(tp, nn_matmul(tp, a, b, 0, 0), w)));
+    for (int i = 0; i < 12; i++) TEST_NEAR(ga[i], a->grad[i], 1e-6);
+    /* by hand: d a[0][k] = sum_j seed[0][j] b[k][j] */
+    TEST_NEAR(ga[1], seed[0] * b->data[2] + seed[1] * b->data[3], 1e-6);
+    nn_tape_free(tp);
+    nn_tensor_free(a);
+    nn_tensor_free(b);
+}
+
 const bb_test bb_suite_nn_ops[] = {
+    {"backward_seed_matches_weighted_loss", test_backward_seed_matches_weighted_loss},
     {"transpose_values", test_transpose_values},
     {"concat_slice_values", test_concat_slice_values},
     {"shape_ops_gradcheck", test_shape_ops_gradcheck},

@@ -10,6 +10,17 @@
 #include "models/base/bb_error.h"
 #include "models/base/bb_io.h"
 
+/* Under AddressSanitizer the arena poisons memory it has not handed out, so a tape tensor
+ * used after nn_tape_reset() (or an overrun into the alignment gap) is reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define ARENA_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define ARENA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define ARENA_POISON(p, n) ((void)(p), (void)(n))
+#define ARENA_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* ------------------------------------------------------------------------------------------ */
 /* shapes */
 
@@ -139,6 +150,7 @@ static nn_arena_chunk *chunk_new(size_t size) {
     uintptr_t p = (uintptr_t)c->raw;
     c->mem = (unsigned char *)((p + NN_ARENA_ALIGN - 1) & ~(uintptr_t)(NN_ARENA_ALIGN - 1));
     c->size = size;
+    ARENA_POISON(c->mem, size);
     return c;
 }
 
@@ -158,6 +170,7 @@ void *nn_arena_alloc(nn_arena *a, size_t bytes) {
         a->chunks = c;
     }
     void *p = c->mem + c->used;
+    ARENA_UNPOISON(p, bytes);
     c->used += need;
     a->used += need;
     if (a->used > a->peak) a->peak = a->used;
@@ -173,6 +186,7 @@ void *nn_arena_calloc(nn_arena *a, size_t bytes) {
 static void free_chunks(nn_arena_chunk *c) {
     while (c) {
         nn_arena_chunk *next = c->next;
+        ARENA_UNPOISON(c->mem, c->size);
         free(c->raw);
         free(c);
         c = next;
@@ -189,6 +203,7 @@ void nn_arena_reset(nn_arena *a) {
         a->chunks = chunk_new(size);
     } else if (c) {
         c->used = 0;
+        ARENA_POISON(c->mem, c->size);
     }
     a->used = 0;
 }

@@ -20,6 +20,8 @@
  * Arena
  *   A bump allocator made of chunks; allocations stay put until nn_arena_reset(), which
  *   keeps the memory for the next step (ggml's context). Returned memory is 64-byte aligned.
+ *   Built with SANITIZER=address, memory not handed out is poisoned, so using a tape
+ *   tensor after the reset is reported as use-after-poison.
  *
  * Threads
  *   nn_set_threads(n) sets the worker count used by the threaded kernels here (sparse
