@@ -199,6 +199,33 @@ static void test_threads_bit_identical(void) {
     }
 }
 
+/* One sequence per chunk instead of the whole batch in one: the same loss and gradients
+ * up to the order of the gradient sums. */
+static void test_chunks_match_whole_batch(void) {
+    toy_batch tb;
+    toy_batch_init(&tb, 52, 1);
+    lm_model *lm = toy_model(51);
+    size_t n = (size_t)lm->params->total;
+    float *whole = malloc(n * sizeof(float)), dinj_whole[48] = {0}, dinj_chunk[48] = {0};
+    nn_params_zero_grad(lm->params);
+    double a = lm_forward_backward(lm, &tb.in, tb.targets, tb.mask, LM_TRAIN, dinj_whole).sum;
+    memcpy(whole, lm->params->grad, n * sizeof(float));
+    lm_set_chunk_rows(lm, 1);
+    nn_params_zero_grad(lm->params);
+    double b = lm_forward_backward(lm, &tb.in, tb.targets, tb.mask, LM_TRAIN, dinj_chunk).sum;
+    double worst = 0.0, norm = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs(whole[i] - lm->params->grad[i]));
+        norm = fmax(norm, fabs(whole[i]));
+    }
+    free(whole);
+    lm_free(lm);
+    TEST_NEAR(a, b, 1e-9);
+    TEST_TRUE(norm > 1e-3);
+    TEST_TRUE(worst < 1e-6 * norm + 1e-9);
+    for (int i = 0; i < 48; i++) TEST_NEAR(dinj_whole[i], dinj_chunk[i], 1e-6);
+}
+
 /* Two sentences, a byte-level vocabulary with a few merges, a small model and AdamW:
  * the training loss must fall close to zero (the model memorises both). */
 static void test_overfits_two_sentences(void) {
@@ -249,6 +276,7 @@ const bb_test bb_suite_lm_model[] = {
     {"frozen_matches_train_and_touches_nothing", test_frozen_matches_train_and_touches_nothing},
     {"projector_only_training_keeps_lm_bit_identical", test_projector_only_training_keeps_lm_bit_identical},
     {"threads_bit_identical", test_threads_bit_identical},
+    {"chunks_match_whole_batch", test_chunks_match_whole_batch},
     {"overfits_two_sentences", test_overfits_two_sentences},
     {NULL, NULL},
 };

@@ -176,6 +176,11 @@ LM_VECTORIZE static void causal_softmax_row(float *p, int valid, int T) {
     for (int j = valid; j < T; j++) p[j] = 0.0f;
 }
 
+/* Causal blocking: queries go in blocks of ATT_BLOCK rows and block [r0, r1) only meets
+ * keys [0, r1), so the products skip most of the masked upper triangle (5/8 of the full
+ * work at T = 4 blocks) while each sgemm stays large enough to run at full speed. */
+#define ATT_BLOCK 64
+
 // qkv (B,T,3C) -> out (B,T,C), att (B,NH,T,T) = softmax(q k^T / sqrt(hs) + causal mask)
 void lm_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C,
                           int NH) {
@@ -186,11 +191,16 @@ void lm_attention_forward(float *out, float *att, const float *qkv, int B, int T
             const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
             const float *k = q + C, *v = q + 2 * C;
             float *p = att + ((size_t)b * NH + h) * T * T;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3,
-                        0.0f, p, T);
-            for (int t = 0; t < T; t++) causal_softmax_row(p + (size_t)t * T, t + 1, T);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, p, T, v, C3,
-                        0.0f, out + (size_t)b * T * C + (size_t)h * hs, C);
+            float *y = out + (size_t)b * T * C + (size_t)h * hs;
+            for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+                int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T, m = r1 - r0;
+                float *pb = p + (size_t)r0 * T;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, r1, hs, scale,
+                            q + (size_t)r0 * C3, C3, k, C3, 0.0f, pb, T);
+                for (int t = r0; t < r1; t++) causal_softmax_row(p + (size_t)t * T, t + 1, T);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hs, r1, 1.0f, pb, T, v,
+                            C3, 0.0f, y + (size_t)r0 * C, C);
+            }
         }
     }
 }
@@ -208,23 +218,27 @@ LM_VECTORIZE void lm_attention_backward(float *dqkv, float *scratch, const float
             float *dq = dqkv + off, *dk = dq + C, *dv = dq + 2 * C;
             const float *p = att + ((size_t)b * NH + h) * T * T;
             const float *dy = dout + (size_t)b * T * C + (size_t)h * hs;
-            float *dp = scratch;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f, dy, C, v, C3,
-                        0.0f, dp, T);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, p, T, dy, C,
-                        1.0f, dv, C3);
-            for (int t = 0; t < T; t++) {
-                const float *pr = p + (size_t)t * T;
-                float *dr = dp + (size_t)t * T;
-                float dot = 0.0f;
-                for (int j = 0; j <= t; j++) dot += pr[j] * dr[j];
-                /* P is zero above the diagonal, so the masked part of dS is zero too. */
-                for (int j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - dot);
+            for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+                int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T, m = r1 - r0;
+                const float *pb = p + (size_t)r0 * T, *dyb = dy + (size_t)r0 * C;
+                float *dp = scratch; /* (m, r1) with row stride T */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, r1, hs, 1.0f, dyb, C, v,
+                            C3, 0.0f, dp, T);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, m, 1.0f, pb, T, dyb,
+                            C, 1.0f, dv, C3);
+                for (int t = r0; t < r1; t++) {
+                    const float *pr = p + (size_t)t * T;
+                    float *dr = dp + (size_t)(t - r0) * T;
+                    float dot = 0.0f;
+                    for (int j = 0; j <= t; j++) dot += pr[j] * dr[j];
+                    /* P is zero above the diagonal, so the masked part of dS is zero too. */
+                    for (int j = 0; j < r1; j++) dr[j] = pr[j] * (dr[j] - dot);
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hs, r1, scale, dp, T,
+                            k, C3, 1.0f, dq + (size_t)r0 * C3, C3);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, m, scale, dp, T,
+                            q + (size_t)r0 * C3, C3, 1.0f, dk, C3);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, dp, T, k, C3,
-                        1.0f, dq, C3);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, dp, T, q, C3,
-                        1.0f, dk, C3);
         }
     }
 }

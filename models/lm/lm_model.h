@@ -38,6 +38,7 @@
 #include "models/nn/nn_optim.h"
 
 #define LM_IGNORE (-1)
+#define LM_CHUNK_ROWS 1024
 
 typedef struct lm_arch {
     int vocab;    /* V: rows of the token embedding (= tokenizer vocab_size) */
@@ -89,6 +90,10 @@ lm_model *lm_create(const lm_arch *arch, uint64_t seed);
 void lm_free(lm_model *lm); /* NULL is fine */
 void lm_set_threads(lm_model *lm, int n_threads);
 int lm_get_threads(const lm_model *lm);
+/* Each thread walks its sequences in chunks of about `rows` positions (whole sequences, at
+ * least one; default LM_CHUNK_ROWS), accumulating gradients chunk by chunk: it bounds the
+ * activation memory. Results change only within rounding; for tuning and tests. */
+void lm_set_chunk_rows(lm_model *lm, int rows);
 int64_t lm_num_params(const lm_model *lm);
 
 /* Forward and backward. mode LM_TRAIN adds weight gradients to params->grad; LM_FROZEN
