@@ -30,9 +30,14 @@ static const expected_counts expected[3] = {
     {"google", 22582, 16557, 329472, 41184, 41184, 3000},
 };
 
-/* ../shared/datasets, or NULL (then the caller skips). Under valgrind only with BB_REAL. */
-static const char *real_root(char *buf, size_t cap) {
-    if (getenv("BB_VALGRIND") && !getenv("BB_REAL")) return NULL;
+/* ../shared/datasets, or NULL with *why set (then the caller skips). Under valgrind only
+ * with BB_REAL, to keep `make valgrind` short. */
+static const char *real_root(char *buf, size_t cap, const char **why) {
+    *why = "../shared/datasets not present";
+    if (getenv("BB_VALGRIND") && !getenv("BB_REAL")) {
+        *why = "real data under valgrind only with BB_REAL=1";
+        return NULL;
+    }
     const char *shared = bb_test_shared_dir();
     if (!shared) return NULL;
     snprintf(buf, cap, "%s/datasets", shared);
@@ -41,7 +46,8 @@ static const char *real_root(char *buf, size_t cap) {
 
 static void test_real_counts_match_design(void) {
     char root[1024];
-    if (!real_root(root, sizeof root)) TEST_SKIP("../shared/datasets not present");
+    const char *why;
+    if (!real_root(root, sizeof root, &why)) TEST_SKIP(why);
     for (int k = 0; k < 3; k++) {
         const expected_counts *e = &expected[k];
         char dir[1200];
@@ -100,7 +106,8 @@ static int run(const char *cmd) {
  * bytes. Covers the para_dict path and RFC 4180 output quoting on real text. */
 static void test_real_xrec_conversion_round_trip(void) {
     char root[1024];
-    if (!real_root(root, sizeof root)) TEST_SKIP("../shared/datasets not present");
+    const char *why;
+    if (!real_root(root, sizeof root, &why)) TEST_SKIP(why);
     if (!have_python()) TEST_SKIP("python3 not available");
     char raw[1100], out[1100], cmd[4096];
     snprintf(raw, sizeof raw, "%s/xrec_raw", bb_test_tmpdir());

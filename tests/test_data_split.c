@@ -270,7 +270,7 @@ static int run_cli(const char *args) {
 
 static void test_cli_split_writes_and_refuses_leaks(void) {
     if (!getenv("BB_BIN")) TEST_SKIP("BB_BIN not set (run through make test)");
-    char dir[1100], args[3000], out[1100];
+    char dir[1100], args[3000], out[1200];
     snprintf(dir, sizeof dir, "%s/split_cli", bb_test_tmpdir());
     mkdir(dir, 0755);
     /* 40 users with one row each; with seed 3 and share 0.1, four test users */
