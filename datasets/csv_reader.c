@@ -196,13 +196,13 @@ int bb_csv_expect_header(const char *path, const bb_csv_record *rec, const char 
 }
 
 int bb_csv_parse_id(const char *s, size_t len, int *out) {
-    if (len == 0 || len > 10) return BB_ERR;
+    if (len == 0) return BB_ERR;
     long long v = 0;
     for (size_t k = 0; k < len; k++) {
         if (s[k] < '0' || s[k] > '9') return BB_ERR;
         v = v * 10 + (s[k] - '0');
+        if (v >= INT_MAX) return BB_ERR; /* so that a count, id + 1, still fits in int32 */
     }
-    if (v > INT_MAX) return BB_ERR;
     *out = (int)v;
     return BB_OK;
 }
@@ -213,7 +213,7 @@ int bb_csv_fail_id(bb_error *err, const char *path, size_t line, const char *fie
     quote_for_message(shown, sizeof shown, value, len);
     int too_big = len > 0 && strspn(value, "0123456789") == len;
     return bb_fail(err, "%s:%zu: field '%s': expected a non-negative integer%s, got \"%s\"",
-                   path, line, field, too_big ? " below 2^31" : "", shown);
+                   path, line, field, too_big ? " below 2147483647" : "", shown);
 }
 
 /* ------------------------------------------------------------------------------------ */

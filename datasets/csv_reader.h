@@ -47,8 +47,8 @@ int bb_csv_read_buffer(const char *name, const char *data, size_t len, bb_csv_re
 int bb_csv_expect_header(const char *path, const bb_csv_record *rec, const char *const *names,
                          size_t n_names, bb_error *err);
 
-/* Parses a non-negative decimal integer that fits in int32 (digits only, no sign or
- * spaces); returns BB_ERR otherwise. */
+/* Parses a non-negative decimal integer below INT32_MAX (digits only, no sign
+ * or spaces), so that id + 1 still fits; returns BB_ERR otherwise. */
 int bb_csv_parse_id(const char *s, size_t len, int *out);
 
 /* Fills err with "PATH:LINE: field 'NAME': expected a non-negative integer, got \"VALUE\""

@@ -8,7 +8,7 @@
  * Ownership: the dataset owns every array; bb_dataset_free releases them.
  *
  * Validation (datasets/FORMAT.md): exact header, exactly 2 fields per row, ids are decimal
- * integers in [0, 2^31), no empty file, train.csv has at least one row (valid/test may be
+ * integers in [0, 2^31 - 1), no empty file, train.csv has at least one row (valid/test may be
  * header-only).
  * Duplicate policy: a (user,item) pair seen again, within a split or in a later split
  * (order train, valid, test), is dropped and counted; the first occurrence stays.

@@ -94,8 +94,11 @@ static void test_interaction_bad_input_matrix(void) {
     TEST_LOAD_ERROR("user,item\n1,2.0\n", OK_SPLIT, OK_SPLIT,
                     "train.csv:2: field 'item': expected a non-negative integer, got \"2.0\"");
     TEST_LOAD_ERROR("user,item\n99999999999,1\n", OK_SPLIT, OK_SPLIT,
-                    "train.csv:2: field 'user': expected a non-negative integer below 2^31, got "
+                    "train.csv:2: field 'user': expected a non-negative integer below 2147483647, got "
                     "\"99999999999\"");
+    TEST_LOAD_ERROR("user,item\n2147483647,1\n", OK_SPLIT, OK_SPLIT,
+                    "train.csv:2: field 'user': expected a non-negative integer below 2147483647, "
+                    "got \"2147483647\"");
     TEST_LOAD_ERROR("", OK_SPLIT, OK_SPLIT, "train.csv:1: empty file");
     TEST_LOAD_ERROR(OK_SPLIT, "\xEF\xBB\xBF", OK_SPLIT, "valid.csv:1: empty file");
     TEST_LOAD_ERROR(OK_SPLIT, OK_SPLIT, "\n\n", "test.csv:1: empty file");
@@ -150,6 +153,17 @@ static void test_interactions_load_rfc4180_and_counts(void) {
     snprintf(want, sizeof want, "%s/test.csv:2: field 'user': id 5 is beyond the user count 5",
              dir);
     TEST_ERR_CONTAINS(bb_dataset_check_ids(&ds, 5, 10, &err), &err, want);
+    bb_dataset_free(&ds);
+}
+
+static void test_largest_id_and_leading_zeros(void) {
+    const char *dir = make_dataset("big", "user,item\n00000000003,2147483646\n", "user,item\n",
+                                   "user,item\n");
+    bb_dataset ds;
+    bb_error err;
+    TEST_OK(bb_dataset_load(dir, &ds, &err), &err);
+    TEST_EQ_INT(ds.train.user[0], 3);
+    TEST_EQ_INT(ds.n_items, 2147483647); /* largest id + 1 still fits */
     bb_dataset_free(&ds);
 }
 
@@ -459,6 +473,7 @@ const bb_test bb_suite_data[] = {
     {"interaction_bad_input_matrix", test_interaction_bad_input_matrix},
     {"missing_split_file_names_it", test_missing_split_file_names_it},
     {"interactions_load_rfc4180_and_counts", test_interactions_load_rfc4180_and_counts},
+    {"largest_id_and_leading_zeros", test_largest_id_and_leading_zeros},
     {"duplicates_dropped_and_counted", test_duplicates_dropped_and_counted},
     {"check_ids_names_row", test_check_ids_names_row},
     {"explanations_rfc4180", test_explanations_rfc4180},
