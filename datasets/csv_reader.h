@@ -2,8 +2,8 @@
  *
  * libcsv parses quoting (commas, doubled quotes and newlines inside quoted fields, CRLF or
  * LF line ends) but does not say where a record starts. bb_csv_read feeds it one physical
- * line at a time, so every callback knows the current line; the record's first line is the
- * line its first field ended on minus the newlines inside that field.
+ * line at a time: a non-blank line fed while no record is open starts a record on that
+ * line, and the record stays open (over quoted newlines) until libcsv reports its end.
  *
  * Strict RFC 4180: spaces around fields are kept (no trimming), a quote inside an unquoted
  * field or text after a closing quote is an error, and so is a file that ends inside a
