@@ -17,6 +17,7 @@ static const command commands[] = {
     {"score", bb_cmd_score, "text metrics: BLEU, ROUGE, BERTScore-style, diversity"},
     {"rank", bb_cmd_rank, "train and evaluate a ranking model (pop, mf, lightgcn)"},
     {"lm", bb_cmd_lm, "the frozen LM: pretrain, generate, encode, bench"},
+    {"beat", bb_cmd_beat, "BEAT stage 1 (behaviour tokens) and stage 2 (explainer)"},
     {NULL, NULL, NULL},
 };
 
