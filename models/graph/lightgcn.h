@@ -39,6 +39,10 @@ typedef struct lgcn_plan {
     float *sum_buf;       /* (n_nodes, d) running E_0 + ... + E_l (L >= 3 only) */
     int32_t *row_start;   /* n_threads + 1 row boundaries */
     int n_threads;
+    /* lgcn_propagate_sparse scratch: Â restricted to the listed columns (L >= 2) */
+    int32_t *sub_count;   /* n_nodes */
+    int32_t *sub_indices; /* nnz, in Â's row slots */
+    float *sub_values;    /* nnz */
 } lgcn_plan;
 
 void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_pool *pool);
@@ -56,7 +60,7 @@ void lgcn_propagate_rows(lgcn_plan *p, const float *x, float *out, const int32_t
                          int32_t n_rows);
 
 /* out = P x for an x that is zero outside rows[0..n_rows) (sorted, distinct): the first
- * layer scatters from the listed rows only; every row of out is written, bit-identical to
+ * layer reads the listed rows only; every row of out is written, bit-identical to
  * lgcn_propagate(p, x, out, 0). The backward pass of a batch loss. */
 void lgcn_propagate_sparse(lgcn_plan *p, const float *x, const int32_t *rows, int32_t n_rows,
                            float *out);
