@@ -1,0 +1,151 @@
+/* text_vocab — string interning with open addressing. See text_vocab.h. */
+#include "metrics/text_vocab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/base/bb_error.h"
+#include "models/base/bb_io.h"
+
+#define CHUNK_BYTES (64u * 1024u)
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    char data[];
+} chunk;
+
+typedef struct entry_info {
+    const char *str;
+    uint32_t len;
+    uint32_t hash_lo; /* low bits of the hash, to skip most string compares */
+} entry_info;
+
+struct text_vocab {
+    int32_t *slots; /* id + 1, 0 = empty */
+    size_t mask;    /* slot count - 1 */
+    entry_info *info;
+    size_t count, info_cap;
+    chunk *chunks;
+};
+
+/* Eight bytes at a time, multiply-xorshift mixing (in the spirit of wyhash/murmur); strings
+ * here are short words, so the tail load dominates. */
+uint64_t text_vocab_hash(const char *s, size_t len) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (len * 0xC2B2AE3D27D4EB4Full);
+    while (len >= 8) {
+        uint64_t k;
+        memcpy(&k, s, 8);
+        h = (h ^ k) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
+        s += 8;
+        len -= 8;
+    }
+    if (len) {
+        uint64_t k = 0;
+        memcpy(&k, s, len);
+        h = (h ^ k) * 0x94D049BB133111EBull;
+        h ^= h >> 29;
+    }
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    return h;
+}
+
+text_vocab *text_vocab_create(void) {
+    text_vocab *v = bb_calloc(1, sizeof *v);
+    v->mask = 1023;
+    v->slots = bb_calloc(v->mask + 1, sizeof *v->slots);
+    return v;
+}
+
+void text_vocab_free(text_vocab *v) {
+    if (!v) return;
+    for (chunk *c = v->chunks, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(v->slots);
+    free(v->info);
+    free(v);
+}
+
+static const char *store_string(text_vocab *v, const char *s, size_t len) {
+    chunk *c = v->chunks;
+    if (!c || c->cap - c->used < len + 1) {
+        size_t cap = len + 1 > CHUNK_BYTES ? len + 1 : CHUNK_BYTES;
+        chunk *fresh = bb_malloc(sizeof *fresh + cap);
+        fresh->used = 0;
+        fresh->cap = cap;
+        fresh->next = v->chunks;
+        v->chunks = fresh;
+        c = fresh;
+    }
+    char *dst = c->data + c->used;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    c->used += len + 1;
+    return dst;
+}
+
+static void grow(text_vocab *v) {
+    size_t cap = 2 * (v->mask + 1);
+    int32_t *slots = bb_calloc(cap, sizeof *slots);
+    for (size_t id = 0; id < v->count; id++) {
+        uint64_t h = text_vocab_hash(v->info[id].str, v->info[id].len);
+        size_t i = (size_t)h & (cap - 1);
+        while (slots[i]) i = (i + 1) & (cap - 1);
+        slots[i] = (int32_t)id + 1;
+    }
+    free(v->slots);
+    v->slots = slots;
+    v->mask = cap - 1;
+}
+
+static int32_t lookup(const text_vocab *v, const char *s, size_t len, uint64_t h, size_t *slot) {
+    size_t i = (size_t)h & v->mask;
+    for (;;) {
+        int32_t id1 = v->slots[i];
+        if (!id1) {
+            *slot = i;
+            return -1;
+        }
+        const entry_info *e = &v->info[id1 - 1];
+        if (e->hash_lo == (uint32_t)h && e->len == len && memcmp(e->str, s, len) == 0)
+            return id1 - 1;
+        i = (i + 1) & v->mask;
+    }
+}
+
+int32_t text_vocab_find(const text_vocab *v, const char *s, size_t len) {
+    size_t slot;
+    return lookup(v, s, len, text_vocab_hash(s, len), &slot);
+}
+
+int32_t text_vocab_intern(text_vocab *v, const char *s, size_t len) {
+    uint64_t h = text_vocab_hash(s, len);
+    size_t slot;
+    int32_t id = lookup(v, s, len, h, &slot);
+    if (id >= 0) return id;
+    BB_ASSERT(len < UINT32_MAX && v->count < INT32_MAX - 1, "token or vocabulary too large");
+    if (v->count == v->info_cap) {
+        v->info_cap = v->info_cap ? 2 * v->info_cap : 1024;
+        v->info = bb_realloc(v->info, v->info_cap * sizeof *v->info);
+    }
+    id = (int32_t)v->count++;
+    v->info[id].str = store_string(v, s, len);
+    v->info[id].len = (uint32_t)len;
+    v->info[id].hash_lo = (uint32_t)h;
+    v->slots[slot] = id + 1;
+    if (2 * v->count > v->mask + 1) grow(v); /* keep the load at most one half */
+    return id;
+}
+
+const char *text_vocab_str(const text_vocab *v, int32_t id, size_t *len) {
+    BB_ASSERT(id >= 0 && (size_t)id < v->count, "id %d out of range (vocabulary of %zu)", (int)id,
+              v->count);
+    if (len) *len = v->info[id].len;
+    return v->info[id].str;
+}
+
+size_t text_vocab_size(const text_vocab *v) { return v->count; }
