@@ -34,7 +34,9 @@ void bb_progress_begin(bb_progress *p, const char *label, uint64_t total, const 
     p->quiet = q && *q && strcmp(q, "0") != 0;
 }
 
-static void draw(bb_progress *p, const char *extra, int final) {
+static void draw(bb_progress *p, const char *fmt, va_list ap, int final) {
+    char extra[160] = "";
+    if (fmt) vsnprintf(extra, sizeof extra, fmt, ap);
     double now = bb_now();
     double elapsed = now - p->start;
     double rate = elapsed > 0 ? (double)p->done / elapsed : 0.0;
@@ -69,25 +71,17 @@ void bb_progress_update(bb_progress *p, uint64_t done, const char *fmt, ...) {
     double now = bb_now();
     double interval = p->tty ? 0.1 : p->plain_interval;
     if (now - p->last_draw < interval) return;
-    char extra[160] = "";
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(extra, sizeof extra, fmt, ap);
-        va_end(ap);
-    }
-    draw(p, extra, 0);
+    va_list ap;
+    va_start(ap, fmt);
+    draw(p, fmt, ap, 0);
+    va_end(ap);
 }
 
 void bb_progress_end(bb_progress *p, const char *fmt, ...) {
     if (p->done < p->total) p->done = p->total;
     if (p->quiet) return;
-    char extra[160] = "";
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(extra, sizeof extra, fmt, ap);
-        va_end(ap);
-    }
-    draw(p, extra, 1);
+    va_list ap;
+    va_start(ap, fmt);
+    draw(p, fmt, ap, 1);
+    va_end(ap);
 }
