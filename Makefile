@@ -44,6 +44,8 @@ ifeq ($(MPI),1)
 endif
 
 BUILD := build/$(VARIANT)
+# Short build lines by default; V=1 shows full commands.
+Q := $(if $(V),,@)
 CFLAGS_ALL := $(STD) $(OPT) -g $(WARN) $(WERROR) $(SAN_FLAGS) $(MPI_FLAGS) -I. -I$(BUILD)/gen \
               $(PKG_CFLAGS) -pthread -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS_ALL := $(SAN_FLAGS) -pthread $(LDFLAGS)
@@ -77,14 +79,17 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<",true)
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@$(if $(Q),echo "  AR      $@",true)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BIN): $(BUILD)/obj/harness/main.o $(LIB)
-	$(CC) $(LDFLAGS_ALL) $^ $(DEP_LIBS) -o $@
+	@$(if $(Q),echo "  LD      $@",true)
+	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(DEP_LIBS) -o $@
 	@ln -sf $(VARIANT)/beatbench build/beatbench
 
 # The registries list every tests/test_<suite>.c and tests/bench/bench_<group>.c.
@@ -112,9 +117,11 @@ $(BUILD)/obj/tests/test_main.o: $(TEST_REG)
 $(BUILD)/obj/tests/bench/bench_main.o: $(BENCH_REG)
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) $^ $(DEP_LIBS) -o $@
+	@$(if $(Q),echo "  LD      $@",true)
+	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(DEP_LIBS) -o $@
 $(BENCH_BIN): $(BENCH_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) $^ $(DEP_LIBS) -o $@
+	@$(if $(Q),echo "  LD      $@",true)
+	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(DEP_LIBS) -o $@
 
 # Tests run from the repository root; BB_BIN lets end-to-end tests call the CLI.
 test: deps
