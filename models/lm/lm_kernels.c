@@ -176,6 +176,13 @@ LM_VECTORIZE static void causal_softmax_row(float *p, int valid, int T) {
     for (int j = valid; j < T; j++) p[j] = 0.0f;
 }
 
+void lm_causal_softmax_rows(float *p, int rows, int cols, int ld, int offset) {
+    for (int i = 0; i < rows; i++) {
+        int valid = offset + i + 1 < cols ? offset + i + 1 : cols;
+        causal_softmax_row(p + (size_t)i * ld, valid, cols);
+    }
+}
+
 /* Causal blocking: queries go in blocks of ATT_BLOCK rows and block [r0, r1) only meets
  * keys [0, r1), so the products skip most of the masked upper triangle (5/8 of the full
  * work at T = 4 blocks) while each sgemm stays large enough to run at full speed. */

@@ -65,6 +65,10 @@ void lm_residual_backward(float *da, float *db, const float *dout, size_t n); /*
  * with dloss/dlogits = (softmax - onehot) * dlogits_scale. losses (M) may be NULL. */
 double lm_crossentropy_forward_backward(float *logits, const int32_t *targets, int M, int V,
                                         float dlogits_scale, float *losses);
+/* Causal softmax in place: row i of p (rows, cols; row stride ld) is normalised over its
+ * first offset + i + 1 columns and zeroed over the rest of [0, cols). The KV cache uses it
+ * with offset = cached positions. */
+void lm_causal_softmax_rows(float *p, int rows, int cols, int ld, int offset);
 /* Row-wise softmax in place (M,V), for sampling and tests. */
 void lm_softmax_rows(float *x, int M, int V);
 

@@ -267,6 +267,8 @@ void lm_set_threads(lm_model *lm, int n_threads) {
 
 int lm_get_threads(const lm_model *lm) { return lm->rt->n_threads; }
 
+lm_pool *lm_model_pool(lm_model *lm) { return lm->rt->pool; }
+
 void lm_set_chunk_rows(lm_model *lm, int rows) { lm->rt->chunk_rows = rows < 1 ? 1 : rows; }
 
 int64_t lm_num_params(const lm_model *lm) { return lm->params->total; }

@@ -96,6 +96,10 @@ int lm_get_threads(const lm_model *lm);
 void lm_set_chunk_rows(lm_model *lm, int rows);
 int64_t lm_num_params(const lm_model *lm);
 
+/* The model's thread pool (lm_pool.h), for modules that split their own work (generation,
+ * encoding) over the same threads. */
+struct lm_pool *lm_model_pool(lm_model *lm);
+
 /* Forward and backward. mode LM_TRAIN adds weight gradients to params->grad; LM_FROZEN
  * computes none. inject_grad (n_inject, C), when not NULL, receives += dloss/dinject_vec.
  * targets (B,T) required; mask (B,T) may be NULL. */
