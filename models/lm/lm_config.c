@@ -141,3 +141,13 @@ int lm_config_parse_json(const char *path, const char *text, lm_config *c, bb_er
     if (lm_config_check(c, err) != BB_OK) return bb_fail_prefix(err, "%s", path);
     return BB_OK;
 }
+
+const char *lm_config_first_difference(const lm_config *a, const lm_config *b) {
+    for (const key_desc *k = keys; k->name; k++) {
+        const char *fa = (const char *)a + k->offset, *fb = (const char *)b + k->offset;
+        if (k->is_int ? *(const int *)fa != *(const int *)fb
+                      : *(const double *)fa != *(const double *)fb)
+            return k->name;
+    }
+    return NULL;
+}

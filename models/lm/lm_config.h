@@ -47,6 +47,8 @@ char *lm_config_to_json(const lm_config *cfg);
  * validates user files with ranges and help first (harness/cmd_lm.c); this reader is for
  * the config.json that pretraining writes into an LM directory. */
 int lm_config_parse_json(const char *path, const char *text, lm_config *cfg, bb_error *err);
+/* The first key whose value differs between a and b, or NULL when all are equal. */
+const char *lm_config_first_difference(const lm_config *a, const lm_config *b);
 /* Names of every key, NULL-terminated (for the harness's schema test). */
 const char *const *lm_config_keys(void);
 
