@@ -2,7 +2,7 @@
  *
  *   score (--pairs CSV [--ref-col C --cand-col C] | --refs F --cands F)
  *         [--tokenizer treebank|whitespace] [--smoothing none|method1..4] [--stem]
- *         [--vectors F [--idf] [--baseline B]] [--json]
+ *         [--vectors F [--idf] [--baseline B]] [--threads N] [--json]
  *
  * BLEU uses the chosen tokenizer on lower-cased text, ROUGE rouge_score's tokenizer (--stem:
  * Porter), diversity the whitespace tokens of the candidates, BERTScore-style the vectors of
@@ -19,6 +19,7 @@
 #include "metrics/glove_vectors.h"
 #include "metrics/text_pairs.h"
 #include "metrics/text_score.h"
+#include "models/base/bb_time.h"
 
 static void json_num(const char *key, double v) {
     printf(", \"%s\": ", key);
@@ -80,7 +81,7 @@ int bb_cmd_score(int argc, char **argv) {
     const char *pairs_path = NULL, *ref_col = NULL, *cand_col = NULL, *refs_path = NULL,
                *cands_path = NULL, *tok_name = "treebank", *smooth_name = "method1",
                *vectors_path = NULL, *lm_dir = NULL;
-    int stem = 0, idf = 0, json = 0;
+    int stem = 0, idf = 0, json = 0, threads = bb_num_cores();
     double baseline = 0;
     int has_baseline = 0;
     const bb_opt opts[] = {
@@ -96,6 +97,7 @@ int bb_cmd_score(int argc, char **argv) {
         {"--lm", BB_OPT_STR, &lm_dir, "DIR", "token vectors from a frozen LM (not available yet)"},
         {"--idf", BB_OPT_FLAG, &idf, NULL, "idf weights for BERTScore-style (from the references)"},
         {"--baseline", BB_OPT_DOUBLE, &baseline, "B", "rescale BERTScore-style as (s - B) / (1 - B)"},
+        {"--threads", BB_OPT_INT, &threads, "N", "worker threads (default: all cores; same results)"},
         {"--json", BB_OPT_FLAG, &json, NULL, "print one JSON object on stdout"},
         {0}};
     const bb_cmd_spec spec = {
@@ -127,7 +129,9 @@ int bb_cmd_score(int argc, char **argv) {
     if (has_baseline && !(baseline < 1))
         return bb_cli_usage("score", "--baseline must be below 1, got %g", baseline);
 
+    if (threads < 1) return bb_cli_usage("score", "--threads must be at least 1, got %d", threads);
     text_score_options opt = text_score_defaults();
+    opt.threads = threads;
     if (tokenizer_kind_parse(tok_name, &opt.tokenizer) || opt.tokenizer == TOKENIZER_ROUGE)
         return bb_cli_usage("score", "--tokenizer: expected treebank or whitespace, got \"%s\"",
                             tok_name);

@@ -30,13 +30,18 @@ const char *bleu_smoothing_name(bleu_smoothing s) {
 
 void bleu_pair_stats(ngram_table *table, const int32_t *hyp, size_t hyp_len,
                      const int32_t *const *refs, const size_t *ref_lens, size_t n_refs,
-                     bleu_stats *out) {
+                     uint64_t id_bound, bleu_stats *out) {
     BB_ASSERT(n_refs >= 1, "BLEU needs at least one reference per hypothesis");
     size_t ref_total = 0;
     for (size_t r = 0; r < n_refs; r++) ref_total += ref_lens[r];
-    ngram_table_reset(table, BLEU_MAX_ORDER, ref_total * BLEU_MAX_ORDER);
-    for (size_t r = 0; r < n_refs; r++) ngram_table_add_ref(table, refs[r], ref_lens[r]);
-    ngram_table_match(table, hyp, hyp_len, out->matches);
+    if (id_bound > 0 && id_bound <= NGRAM_SMALL_IDS) {
+        ngram_clip_small(table, BLEU_MAX_ORDER, hyp, hyp_len, refs, ref_lens, n_refs,
+                         (uint32_t)id_bound, out->matches);
+    } else {
+        ngram_table_reset(table, BLEU_MAX_ORDER, ref_total * BLEU_MAX_ORDER, id_bound);
+        for (size_t r = 0; r < n_refs; r++) ngram_table_add_ref(table, refs[r], ref_lens[r]);
+        ngram_table_match(table, hyp, hyp_len, out->matches);
+    }
     for (int k = 0; k < BLEU_MAX_ORDER; k++) {
         size_t grams = hyp_len > (size_t)k ? hyp_len - (size_t)k : 0;
         out->totals[k] = grams > 1 ? (int64_t)grams : 1; /* nltk: max(1, count) */

@@ -46,10 +46,11 @@ typedef struct bleu_stats {
     int64_t ref_len;                 /* closest reference length */
 } bleu_stats;
 
-/* table is scratch (ngram_table_create); refs[k] has ref_lens[k] ids; n_refs >= 1. */
+/* table is scratch (ngram_table_create); refs[k] has ref_lens[k] ids; n_refs >= 1; every id
+ * is below id_bound (0 if unknown; small bounds let n-grams be packed into one key). */
 void bleu_pair_stats(ngram_table *table, const int32_t *hyp, size_t hyp_len,
                      const int32_t *const *refs, const size_t *ref_lens, size_t n_refs,
-                     bleu_stats *out);
+                     uint64_t id_bound, bleu_stats *out);
 void bleu_stats_add(bleu_stats *acc, const bleu_stats *x);
 
 /* BLEU-max_order with uniform weights 1/max_order (1 <= max_order <= 4). */

@@ -133,7 +133,7 @@ rouge_prf rouge_n(rouge_scorer *r, const int32_t *ref, size_t nr, const int32_t 
                   size_t nc, int n) {
     BB_ASSERT(n >= 1 && n <= NGRAM_MAX_ORDER, "ROUGE-N with n = %d", n);
     int64_t matches[NGRAM_MAX_ORDER];
-    ngram_table_reset(r->table, n, nr * (size_t)n);
+    ngram_table_reset(r->table, n, nr * (size_t)n, 0);
     ngram_table_add_ref(r->table, ref, nr);
     ngram_table_match(r->table, cand, nc, matches);
     return ngram_prf(matches[n - 1], nr, nc, n);
@@ -335,7 +335,7 @@ void rouge_text_scores(rouge_scorer *r, const char *reference, size_t ref_len,
     memcpy(r->cand_ids, ids, nc * sizeof *ids);
 
     int64_t matches[NGRAM_MAX_ORDER];
-    ngram_table_reset(r->table, 2, 2 * nr);
+    ngram_table_reset(r->table, 2, 2 * nr, text_vocab_size(r->vocab));
     ngram_table_add_ref(r->table, r->ref_ids, nr);
     ngram_table_match(r->table, r->cand_ids, nc, matches);
     out->rouge1 = ngram_prf(matches[0], nr, nc, 1);

@@ -1,6 +1,7 @@
 /* text_score — all text metrics over a list of pairs. See text_score.h. */
 #include "metrics/text_score.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "metrics/diversity.h"
 #include "metrics/ngram_count.h"
 #include "metrics/text_vocab.h"
+#include "metrics/text_tokenize.h"
 #include "models/base/bb_io.h"
 
 text_score_options text_score_defaults(void) {
@@ -15,6 +17,7 @@ text_score_options text_score_defaults(void) {
     memset(&o, 0, sizeof o);
     o.tokenizer = TOKENIZER_TREEBANK;
     o.smoothing = BLEU_SMOOTH_METHOD1;
+    o.threads = 1;
     return o;
 }
 
@@ -45,66 +48,157 @@ void text_score_signature(const text_score_options *opt, const char *version, ch
     if (k >= 0 && (size_t)k < cap) snprintf(buf + k, cap - (size_t)k, "|beatbench:%s", version);
 }
 
-static void bleu_part(const char *const *refs, const size_t *ref_lens, const char *const *cands,
-                      const size_t *cand_lens, size_t n, const text_score_options *opt,
-                      text_score_result *out) {
-    text_vocab *vocab = text_vocab_create();
-    text_encoder *enc = text_encoder_create(opt->tokenizer, 1, 0, vocab);
+/* ------------------------------------------------------------------------------------ */
+/* Parallel pairs: [0, n) is cut into `threads` contiguous chunks, each worker fills the
+ * per-pair values of its chunk, and the caller sums them in pair order, so the results are
+ * the same for any thread count. */
+
+typedef struct pair_texts {
+    const char *const *refs, *const *cands;
+    const size_t *ref_lens, *cand_lens;
+} pair_texts;
+
+typedef struct chunk_job {
+    const pair_texts *texts;
+    size_t begin, end;
+    void (*work)(struct chunk_job *job);
+    /* BLEU */
+    tokenizer_kind kind;
+    bleu_stats *stats;
+    /* ROUGE */
+    int stem;
+    rouge_scores *scores;
+} chunk_job;
+
+static void *run_job(void *arg) {
+    chunk_job *job = arg;
+    job->work(job);
+    return NULL;
+}
+
+static void run_chunks(chunk_job *proto, size_t n, int threads) {
+    if (threads < 1) threads = 1;
+    if ((size_t)threads > n / 64 + 1) threads = (int)(n / 64 + 1); /* not worth it for few */
+    chunk_job *jobs = bb_calloc((size_t)threads, sizeof *jobs);
+    pthread_t *tids = bb_calloc((size_t)threads, sizeof *tids);
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = *proto;
+        jobs[t].begin = n * (size_t)t / (size_t)threads;
+        jobs[t].end = n * (size_t)(t + 1) / (size_t)threads;
+    }
+    int started = 0;
+    for (int t = 1; t < threads; t++)
+        if (pthread_create(&tids[t], NULL, run_job, &jobs[t]) == 0)
+            started = t;
+        else
+            break;
+    for (int t = started + 1; t < threads; t++) run_job(&jobs[t]); /* could not start: inline */
+    run_job(&jobs[0]);
+    for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    free(jobs);
+    free(tids);
+}
+
+/* BLEU compares tokens only within a pair, so tokens get pair-local ids (no global
+ * vocabulary): the two tokenizers keep both texts' tokens alive while they are numbered. */
+static void bleu_chunk(chunk_job *job) {
+    const pair_texts *tx = job->texts;
+    tokenizer *ref_tok = tokenizer_create(job->kind, 1);
+    tokenizer *cand_tok = tokenizer_create(job->kind, 1);
+    text_span_ids *ids = text_span_ids_create();
     ngram_table *table = ngram_table_create();
-    int32_t *ref_ids = NULL;
-    size_t ref_cap = 0;
+    int32_t *ref_ids = NULL, *cand_ids = NULL;
+    size_t ref_cap = 0, cand_cap = 0;
+    for (size_t i = job->begin; i < job->end; i++) {
+        const text_span *rt, *ct;
+        size_t nr = tokenizer_run(ref_tok, tx->refs[i], tx->ref_lens[i], &rt);
+        size_t nc = tokenizer_run(cand_tok, tx->cands[i], tx->cand_lens[i], &ct);
+        if (nr > ref_cap) ref_ids = bb_realloc(ref_ids, (ref_cap = 2 * nr) * sizeof *ref_ids);
+        if (nc > cand_cap) cand_ids = bb_realloc(cand_ids, (cand_cap = 2 * nc) * sizeof *cand_ids);
+        text_span_ids_reset(ids);
+        for (size_t k = 0; k < nr; k++) ref_ids[k] = text_span_ids_get(ids, rt[k].ptr, rt[k].len);
+        for (size_t k = 0; k < nc; k++) cand_ids[k] = text_span_ids_get(ids, ct[k].ptr, ct[k].len);
+        const int32_t *ref_list[1] = {ref_ids};
+        bleu_pair_stats(table, cand_ids, nc, ref_list, &nr, 1, (uint64_t)text_span_ids_count(ids),
+                        &job->stats[i]);
+    }
+    free(ref_ids);
+    free(cand_ids);
+    ngram_table_free(table);
+    text_span_ids_free(ids);
+    tokenizer_free(ref_tok);
+    tokenizer_free(cand_tok);
+}
+
+void text_score_bleu(const char *const *refs, const size_t *ref_lens, const char *const *cands,
+                     const size_t *cand_lens, size_t n, tokenizer_kind kind,
+                     bleu_smoothing smoothing, int threads, double bleu[BLEU_MAX_ORDER],
+                     double *sentence_mean, bleu_stats *pair_stats, double *pair_bleu4) {
+    pair_texts tx = {refs, cands, ref_lens, cand_lens};
+    bleu_stats *stats = pair_stats ? pair_stats : bb_calloc(n ? n : 1, sizeof *stats);
+    chunk_job proto;
+    memset(&proto, 0, sizeof proto);
+    proto.texts = &tx;
+    proto.work = bleu_chunk;
+    proto.kind = kind;
+    proto.stats = stats;
+    run_chunks(&proto, n, threads);
+
     bleu_stats corpus;
     memset(&corpus, 0, sizeof corpus);
     double sentence_sum = 0;
     for (size_t i = 0; i < n; i++) {
-        const int32_t *ids;
-        size_t nr = text_encoder_encode(enc, refs[i], ref_lens[i], &ids);
-        if (nr > ref_cap) {
-            ref_cap = 2 * nr;
-            ref_ids = bb_realloc(ref_ids, ref_cap * sizeof *ref_ids);
+        bleu_stats_add(&corpus, &stats[i]);
+        if (sentence_mean || pair_bleu4) {
+            double b4 = bleu_score(&stats[i], BLEU_MAX_ORDER, smoothing);
+            if (pair_bleu4) pair_bleu4[i] = b4;
+            sentence_sum += b4;
         }
-        memcpy(ref_ids, ids, nr * sizeof *ids);
-        size_t nc = text_encoder_encode(enc, cands[i], cand_lens[i], &ids);
-        const int32_t *ref_list[1] = {ref_ids};
-        bleu_stats *s = &out->pair_bleu_stats[i];
-        bleu_pair_stats(table, ids, nc, ref_list, &nr, 1, s);
-        bleu_stats_add(&corpus, s);
-        out->pair_bleu4[i] = bleu_score(s, 4, opt->smoothing);
-        sentence_sum += out->pair_bleu4[i];
     }
-    for (int k = 0; k < BLEU_MAX_ORDER; k++) out->bleu[k] = bleu_score(&corpus, k + 1, opt->smoothing);
-    out->bleu4_sentence_mean = n ? sentence_sum / (double)n : 0;
-    free(ref_ids);
-    ngram_table_free(table);
-    text_encoder_free(enc);
-    text_vocab_free(vocab);
+    for (int k = 0; k < BLEU_MAX_ORDER; k++) bleu[k] = bleu_score(&corpus, k + 1, smoothing);
+    if (sentence_mean) *sentence_mean = n ? sentence_sum / (double)n : 0;
+    if (!pair_stats) free(stats);
 }
 
-static void rouge_part(const char *const *refs, const size_t *ref_lens, const char *const *cands,
-                       const size_t *cand_lens, size_t n, const text_score_options *opt,
-                       text_score_result *out) {
-    rouge_scorer *scorer = rouge_scorer_create(opt->stem);
-    rouge_prf *sums[4] = {&out->rouge1, &out->rouge2, &out->rougeL, &out->rougeLsum};
+static void rouge_chunk(chunk_job *job) {
+    const pair_texts *tx = job->texts;
+    rouge_scorer *scorer = rouge_scorer_create(job->stem);
+    for (size_t i = job->begin; i < job->end; i++)
+        rouge_text_scores(scorer, tx->refs[i], tx->ref_lens[i], tx->cands[i], tx->cand_lens[i],
+                          &job->scores[i]);
+    rouge_scorer_free(scorer);
+}
+
+void text_score_rouge(const char *const *refs, const size_t *ref_lens, const char *const *cands,
+                      const size_t *cand_lens, size_t n, int stem, int threads,
+                      rouge_prf means[4], double *pair_f[4]) {
+    pair_texts tx = {refs, cands, ref_lens, cand_lens};
+    rouge_scores *scores = bb_calloc(n ? n : 1, sizeof *scores);
+    chunk_job proto;
+    memset(&proto, 0, sizeof proto);
+    proto.texts = &tx;
+    proto.work = rouge_chunk;
+    proto.stem = stem;
+    proto.scores = scores;
+    run_chunks(&proto, n, threads);
+
+    memset(means, 0, 4 * sizeof *means);
     for (size_t i = 0; i < n; i++) {
-        rouge_scores s;
-        rouge_text_scores(scorer, refs[i], ref_lens[i], cands[i], cand_lens[i], &s);
-        const rouge_prf *parts[4] = {&s.rouge1, &s.rouge2, &s.rougeL, &s.rougeLsum};
+        const rouge_prf *parts[4] = {&scores[i].rouge1, &scores[i].rouge2, &scores[i].rougeL,
+                                     &scores[i].rougeLsum};
         for (int k = 0; k < 4; k++) {
-            sums[k]->precision += parts[k]->precision;
-            sums[k]->recall += parts[k]->recall;
-            sums[k]->fmeasure += parts[k]->fmeasure;
+            means[k].precision += parts[k]->precision;
+            means[k].recall += parts[k]->recall;
+            means[k].fmeasure += parts[k]->fmeasure;
+            if (pair_f && pair_f[k]) pair_f[k][i] = parts[k]->fmeasure;
         }
-        out->pair_rouge1_f[i] = s.rouge1.fmeasure;
-        out->pair_rouge2_f[i] = s.rouge2.fmeasure;
-        out->pair_rougeL_f[i] = s.rougeL.fmeasure;
-        out->pair_rougeLsum_f[i] = s.rougeLsum.fmeasure;
     }
     for (int k = 0; k < 4 && n; k++) {
-        sums[k]->precision /= (double)n;
-        sums[k]->recall /= (double)n;
-        sums[k]->fmeasure /= (double)n;
+        means[k].precision /= (double)n;
+        means[k].recall /= (double)n;
+        means[k].fmeasure /= (double)n;
     }
-    rouge_scorer_free(scorer);
+    free(scores);
 }
 
 int text_score_compute(const char *const *refs, const size_t *ref_lens, const char *const *cands,
@@ -122,8 +216,17 @@ int text_score_compute(const char *const *refs, const size_t *ref_lens, const ch
     out->pair_rougeL_f = bb_calloc(m, sizeof(double));
     out->pair_rougeLsum_f = bb_calloc(m, sizeof(double));
 
-    bleu_part(refs, ref_lens, cands, cand_lens, n, opt, out);
-    rouge_part(refs, ref_lens, cands, cand_lens, n, opt, out);
+    text_score_bleu(refs, ref_lens, cands, cand_lens, n, opt->tokenizer, opt->smoothing,
+                    opt->threads, out->bleu, &out->bleu4_sentence_mean, out->pair_bleu_stats,
+                    out->pair_bleu4);
+    rouge_prf means[4];
+    double *pair_f[4] = {out->pair_rouge1_f, out->pair_rouge2_f, out->pair_rougeL_f,
+                         out->pair_rougeLsum_f};
+    text_score_rouge(refs, ref_lens, cands, cand_lens, n, opt->stem, opt->threads, means, pair_f);
+    out->rouge1 = means[0];
+    out->rouge2 = means[1];
+    out->rougeL = means[2];
+    out->rougeLsum = means[3];
 
     diversity_result div;
     diversity_compute(cands, cand_lens, n, &div);

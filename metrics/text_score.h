@@ -10,6 +10,7 @@
  *
  *   text_score_compute(refs, ref_lens, cands, cand_lens, n, &opt, &res, &err)
  *   text_score_result_free(&res)
+ *   text_score_bleu(...), text_score_rouge(...)   the BLEU or ROUGE part alone
  *   text_score_signature(&opt, version, buf, cap)
  *       e.g. "tok:treebank|smooth:method1|case:lc|stem:no|beatbench:0.1.0"; with vectors
  *       "|vec:glove|idf:yes[|baseline:B]" comes before the version
@@ -31,9 +32,10 @@ typedef struct text_score_options {
     int stem;                 /* ROUGE Porter stemming */
     const bertstyle_source *vectors; /* NULL: no BERTScore-style */
     bertstyle_options bertstyle;
+    int threads; /* BLEU and ROUGE over pairs; results do not depend on it */
 } text_score_options;
 
-/* The defaults: treebank, method1, no stemming, no vectors. */
+/* The defaults: treebank, method1, no stemming, no vectors, one thread. */
 text_score_options text_score_defaults(void);
 
 typedef struct text_score_result {
@@ -56,6 +58,19 @@ int text_score_compute(const char *const *refs, const size_t *ref_lens, const ch
                        const size_t *cand_lens, size_t n, const text_score_options *opt,
                        text_score_result *out, bb_error *err);
 void text_score_result_free(text_score_result *r);
+
+/* The BLEU part alone (corpus BLEU-1..4; sentence_mean, pair_stats, pair_bleu4 may be NULL).
+ * Pairs are split into `threads` contiguous chunks; the sums run in pair order afterwards,
+ * so every result is identical for any thread count. */
+void text_score_bleu(const char *const *refs, const size_t *ref_lens, const char *const *cands,
+                     const size_t *cand_lens, size_t n, tokenizer_kind kind,
+                     bleu_smoothing smoothing, int threads, double bleu[BLEU_MAX_ORDER],
+                     double *sentence_mean, bleu_stats *pair_stats, double *pair_bleu4);
+/* The ROUGE part alone: means[0..3] = ROUGE-1, -2, -L, -Lsum; pair_f (or any of its four
+ * arrays) may be NULL. Threads as above. */
+void text_score_rouge(const char *const *refs, const size_t *ref_lens, const char *const *cands,
+                      const size_t *cand_lens, size_t n, int stem, int threads,
+                      rouge_prf means[4], double *pair_f[4]);
 void text_score_signature(const text_score_options *opt, const char *version, char *buf,
                           size_t cap);
 

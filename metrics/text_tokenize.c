@@ -62,36 +62,27 @@ static void reserve_buf(tokenizer *t, size_t n) {
     t->buf = bb_realloc(t->buf, t->buf_cap);
 }
 
-static void push_span(tokenizer *t, size_t *count, const char *ptr, size_t len) {
-    if (*count == t->span_cap) {
-        t->span_cap = t->span_cap ? 2 * t->span_cap : 64;
-        t->spans = bb_realloc(t->spans, t->span_cap * sizeof *t->spans);
-    }
+static void grow_spans(tokenizer *t) {
+    t->span_cap = t->span_cap ? 2 * t->span_cap : 64;
+    t->spans = bb_realloc(t->spans, t->span_cap * sizeof *t->spans);
+}
+
+static inline void push_span(tokenizer *t, size_t *count, const char *ptr, size_t len) {
+    if (*count == t->span_cap) grow_spans(t);
     t->spans[*count].ptr = ptr;
     t->spans[*count].len = (uint32_t)len;
     (*count)++;
 }
 
-/* str.split(): runs of Unicode whitespace separate tokens. */
+/* str.split() */
 static size_t split_whitespace(tokenizer *t, const char *s, size_t n) {
-    size_t count = 0, i = 0, start = 0;
-    int in_token = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = 1;
-        int space = c < 0x80 ? (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F))
-                             : uni_is_space(uni_decode(s, n, i, &len));
-        if (space && in_token) {
-            push_span(t, &count, s + start, i - start);
-            in_token = 0;
-        } else if (!space && !in_token) {
-            start = i;
-            in_token = 1;
-        }
-        i += len;
-    }
-    if (in_token) push_span(t, &count, s + start, n - start);
-    return count;
+    return uni_split_whitespace(s, n, &t->spans, &t->span_cap);
+}
+
+/* str.lower() into t->buf; returns the length. */
+static size_t lower_text(tokenizer *t, const char *text, size_t len) {
+    reserve_buf(t, UNI_LOWER_CAPACITY(len));
+    return uni_lower(text, len, t->buf);
 }
 
 /* rouge_score: text.lower(); re.sub(r"[^a-z0-9]+", " "); split. Only three things lower
@@ -142,8 +133,7 @@ size_t tokenizer_run(tokenizer *t, const char *text, size_t len, const text_span
     case TOKENIZER_TREEBANK: return treebank_tokenize(t->tb, text, len, t->lowercase, tokens);
     case TOKENIZER_WHITESPACE:
         if (t->lowercase) {
-            reserve_buf(t, UNI_LOWER_CAPACITY(len));
-            size_t n = uni_lower(text, len, t->buf);
+            size_t n = lower_text(t, text, len);
             count = split_whitespace(t, t->buf, n);
         } else {
             count = split_whitespace(t, text, len);

@@ -1,6 +1,19 @@
 /* text_unicode — UTF-8 decoding and Python's character classes. See text_unicode.h. */
 #include "metrics/text_unicode.h"
 
+#include <string.h>
+
+#include "models/base/bb_io.h"
+
+static inline uint64_t load8_split(const char *s) {
+    uint64_t x;
+    memcpy(&x, s, 8);
+    return x;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
 /* ------------------------------------------------------------------------------------ */
 /* UTF-8                                                                                */
 
@@ -169,8 +182,18 @@ static int sigma_is_final(const char *s, size_t n, size_t at, size_t len) {
 }
 
 size_t uni_lower(const char *s, size_t n, char *out) {
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
+    size_t o = 0, i = 0;
+    /* ASCII prefix eight bytes at a time (SWAR): +0x20 on bytes 'A'..'Z' */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x = load8_split(s + i);
+        if (x & HIGHS) break;
+        uint64_t at_least_a = x + (0x80 - 'A') * ONES; /* bit 7: byte >= 'A' */
+        uint64_t beyond_z = x + (0x80 - 'Z' - 1) * ONES; /* bit 7: byte > 'Z' */
+        x |= (at_least_a & ~beyond_z & HIGHS) >> 2;
+        memcpy(out + i, &x, 8);
+    }
+    o = i;
+    while (i < n) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80) {
             out[o++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
@@ -191,3 +214,78 @@ size_t uni_lower(const char *s, size_t n, char *out) {
     }
     return o;
 }
+
+/* ------------------------------------------------------------------------------------ */
+/* str.split()                                                                          */
+
+/* Byte classes for the final split: 0 token byte, 1 ASCII whitespace, 2 non-ASCII lead or
+ * continuation byte (decoded to ask about Unicode whitespace). */
+static const unsigned char split_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+static int space_at(const char *s, size_t n, size_t i, size_t *len) {
+    unsigned char c = (unsigned char)s[i];
+    *len = 1;
+    if (split_class[c] != 2) return split_class[c];
+    return uni_is_space(uni_decode(s, n, i, len));
+}
+
+/* Bytes below 0x21 or from 0x80 up get their high bit set; the lowest flagged byte is
+ * always a real one (the borrow of x - 0x21.. only spills upwards), which is all the
+ * scans below use. */
+static inline uint64_t flag_space_or_high(uint64_t x) {
+    return ((x - 0x21 * ONES) & ~x & HIGHS) | (x & HIGHS);
+}
+
+size_t uni_split_whitespace(const char *s, size_t n, text_span **spans, size_t *cap) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t count = 0, i = 0, len;
+    while (i < n) {
+        while (i < n && split_class[u[i]] == 1) i++;
+        if (i >= n) break;
+        if (space_at(s, n, i, &len)) {
+            i += len;
+            continue;
+        }
+        size_t start = i;
+        for (;;) {
+            /* jump eight token bytes at a time to the next byte that might end the token */
+            while (i + 8 <= n) {
+                uint64_t m = flag_space_or_high(load8_split(s + i));
+                if (m) {
+                    i += (size_t)__builtin_ctzll(m) >> 3;
+                    break;
+                }
+                i += 8;
+            }
+            while (i < n && split_class[u[i]] == 0) i++;
+            if (i >= n || space_at(s, n, i, &len)) break;
+            i += len;
+        }
+        if (count == *cap) {
+            *cap = *cap ? 2 * *cap : 64;
+            *spans = bb_realloc(*spans, *cap * sizeof **spans);
+        }
+        (*spans)[count].ptr = s + start;
+        (*spans)[count].len = (uint32_t)(i - start);
+        count++;
+    }
+    return count;
+}
+

@@ -14,6 +14,9 @@
  *   uni_decode_before(s, i, &start)  code point ending just before byte i (i > 0)
  *   uni_encode(cp, out)              UTF-8 bytes of cp (1..4), returns the count
  *   uni_is_word / uni_is_digit / uni_is_space     re's \w, \d, \s (and str.isspace())
+ *   uni_split_whitespace(s, n, &spans, &cap)   str.split(): tokens between runs of Unicode
+ *                                    whitespace, appended to a growable span array (spans
+ *                                    point into s); returns the count
  *   uni_lower(s, n, out)             str.lower() of valid UTF-8 s; out must hold
  *                                    UNI_LOWER_CAPACITY(n) bytes; returns the length written
  *                                    (incl. U+0130 -> "i\u0307" and the final-sigma rule)
@@ -54,6 +57,7 @@ int uni_is_digit(uint32_t cp);
 int uni_is_space(uint32_t cp);
 
 size_t uni_lower(const char *s, size_t n, char *out);
+size_t uni_split_whitespace(const char *s, size_t n, text_span **spans, size_t *cap);
 /* Simple (one code point) lowercase mapping; U+0130 and U+03A3 need uni_lower's context. */
 uint32_t uni_lower_cp(uint32_t cp);
 

@@ -29,21 +29,30 @@ struct text_vocab {
     chunk *chunks;
 };
 
-/* Eight bytes at a time, multiply-xorshift mixing (in the spirit of wyhash/murmur); strings
- * here are short words, so the tail load dominates. */
+static inline uint64_t load32(const char *s) {
+    uint32_t k;
+    memcpy(&k, s, 4);
+    return k;
+}
+
+/* Eight bytes at a time, multiply-xorshift mixing (in the spirit of wyhash/murmur). Strings
+ * here are short words: the tail of 1..7 bytes is read with at most two overlapping loads
+ * (wyhash's trick) instead of a byte loop, which would stall on store forwarding. */
 uint64_t text_vocab_hash(const char *s, size_t len) {
     uint64_t h = 0x9E3779B97F4A7C15ull ^ (len * 0xC2B2AE3D27D4EB4Full);
-    while (len >= 8) {
+    size_t n = len;
+    while (n >= 8) {
         uint64_t k;
         memcpy(&k, s, 8);
         h = (h ^ k) * 0xBF58476D1CE4E5B9ull;
         h ^= h >> 31;
         s += 8;
-        len -= 8;
+        n -= 8;
     }
-    if (len) {
-        uint64_t k = 0;
-        memcpy(&k, s, len);
+    if (n) {
+        const unsigned char *u = (const unsigned char *)s;
+        uint64_t k = n >= 4 ? (load32(s) << 32) | load32(s + n - 4)
+                            : ((uint64_t)u[0] << 16) | ((uint64_t)u[n >> 1] << 8) | u[n - 1];
         h = (h ^ k) * 0x94D049BB133111EBull;
         h ^= h >> 29;
     }
@@ -102,6 +111,8 @@ static void grow(text_vocab *v) {
     v->mask = cap - 1;
 }
 
+static int same_bytes(const char *a, const char *b, size_t len);
+
 static int32_t lookup(const text_vocab *v, const char *s, size_t len, uint64_t h, size_t *slot) {
     size_t i = (size_t)h & v->mask;
     for (;;) {
@@ -111,7 +122,7 @@ static int32_t lookup(const text_vocab *v, const char *s, size_t len, uint64_t h
             return -1;
         }
         const entry_info *e = &v->info[id1 - 1];
-        if (e->hash_lo == (uint32_t)h && e->len == len && memcmp(e->str, s, len) == 0)
+        if (e->hash_lo == (uint32_t)h && e->len == len && same_bytes(e->str, s, len))
             return id1 - 1;
         i = (i + 1) & v->mask;
     }
@@ -149,3 +160,87 @@ const char *text_vocab_str(const text_vocab *v, int32_t id, size_t *len) {
 }
 
 size_t text_vocab_size(const text_vocab *v) { return v->count; }
+
+/* ------------------------------------------------------------------------------------ */
+/* Pair-local span ids                                                                  */
+
+typedef struct span_slot {
+    const char *ptr;
+    uint32_t len;
+    uint32_t gen; /* live when equal to the table's generation */
+    uint32_t hash_lo;
+    int32_t id;
+} span_slot;
+
+struct text_span_ids {
+    span_slot *slots;
+    size_t mask;
+    uint32_t gen;
+    int32_t count;
+};
+
+text_span_ids *text_span_ids_create(void) {
+    text_span_ids *t = bb_calloc(1, sizeof *t);
+    t->mask = 511;
+    t->slots = bb_calloc(t->mask + 1, sizeof *t->slots);
+    t->gen = 1;
+    return t;
+}
+
+void text_span_ids_free(text_span_ids *t) {
+    if (!t) return;
+    free(t->slots);
+    free(t);
+}
+
+void text_span_ids_reset(text_span_ids *t) {
+    t->count = 0;
+    if (++t->gen == 0) {
+        memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
+        t->gen = 1;
+    }
+}
+
+static int same_bytes(const char *a, const char *b, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+static void span_ids_grow(text_span_ids *t) {
+    size_t cap = 2 * (t->mask + 1);
+    span_slot *slots = bb_calloc(cap, sizeof *slots);
+    for (size_t i = 0; i <= t->mask; i++) {
+        span_slot *s = &t->slots[i];
+        if (s->gen != t->gen) continue;
+        size_t j = (size_t)text_vocab_hash(s->ptr, s->len) & (cap - 1);
+        while (slots[j].gen == t->gen) j = (j + 1) & (cap - 1);
+        slots[j] = *s;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->mask = cap - 1;
+}
+
+int32_t text_span_ids_get(text_span_ids *t, const char *s, size_t len) {
+    uint64_t h = text_vocab_hash(s, len);
+    size_t i = (size_t)h & t->mask;
+    for (;;) {
+        span_slot *slot = &t->slots[i];
+        if (slot->gen != t->gen) {
+            slot->gen = t->gen;
+            slot->ptr = s;
+            slot->len = (uint32_t)len;
+            slot->hash_lo = (uint32_t)h;
+            slot->id = t->count++;
+            int32_t id = slot->id;
+            if (2 * (size_t)t->count > t->mask + 1) span_ids_grow(t);
+            return id;
+        }
+        if (slot->hash_lo == (uint32_t)h && slot->len == len && same_bytes(slot->ptr, s, len))
+            return slot->id;
+        i = (i + 1) & t->mask;
+    }
+}
+
+size_t text_span_ids_count(const text_span_ids *t) { return (size_t)t->count; }

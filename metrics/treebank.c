@@ -23,7 +23,6 @@ struct treebank {
     /* Bytes that may occur in the current string (a superset: passes only insert spaces and
      * the quote characters they mark), used to skip passes that cannot match. */
     unsigned char present[256];
-    int has_double_nmt; /* "nn", "mm" or "tt": every contraction except d'ye and more'n */
 };
 
 treebank *treebank_create(void) { return bb_calloc(1, sizeof(treebank)); }
@@ -48,6 +47,8 @@ typedef struct emitter {
     int changed;
 } emitter;
 
+/* No pass writes more than 4 bytes per input byte (a lone '"' becomes " '' "), so the
+ * output buffer is sized once per pass and the puts need no checks. */
 static void em_init(emitter *e, treebank *tb) {
     e->tb = tb;
     e->in = tb->buf[tb->cur];
@@ -55,22 +56,26 @@ static void em_init(emitter *e, treebank *tb) {
     e->done = 0;
     e->o = 0;
     e->changed = 0;
+    int dst = 1 - tb->cur;
+    size_t need = 4 * tb->n + 16;
+    if (need > tb->cap[dst]) {
+        size_t cap = 2 * tb->cap[dst] > need ? 2 * tb->cap[dst] : need;
+        tb->buf[dst] = bb_realloc(tb->buf[dst], cap);
+        tb->cap[dst] = cap;
+    }
 }
 
-static void em_put(emitter *e, const char *s, size_t k) {
-    int dst = 1 - e->tb->cur;
-    if (e->o + k > e->tb->cap[dst]) {
-        size_t cap = 2 * e->tb->cap[dst];
-        if (cap < e->o + k) cap = e->o + k;
-        if (cap < 256) cap = 256;
-        e->tb->buf[dst] = bb_realloc(e->tb->buf[dst], cap);
-        e->tb->cap[dst] = cap;
+static inline void em_put(emitter *e, const char *s, size_t k) {
+    char *out = e->tb->buf[1 - e->tb->cur] + e->o;
+    if (k <= 4) { /* the common pieces: a space, a clitic, a padded character */
+        for (size_t i = 0; i < k; i++) out[i] = s[i];
+    } else {
+        memcpy(out, s, k);
     }
-    memcpy(e->tb->buf[dst] + e->o, s, k);
     e->o += k;
 }
 
-static void em_str(emitter *e, const char *s) { em_put(e, s, strlen(s)); }
+#define em_str(e, lit) em_put((e), (lit), sizeof(lit) - 1)
 
 /* Copies the unchanged input up to upto. */
 static void em_copy_to(emitter *e, size_t upto) {
@@ -98,16 +103,64 @@ static void em_finish(emitter *e) {
 /* ------------------------------------------------------------------------------------ */
 /* Character helpers                                                                    */
 
+static inline uint64_t load8(const char *s) {
+    uint64_t x;
+    memcpy(&x, s, 8);
+    return x;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static int ascii_word(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+
 static int word_at(const char *s, size_t n, size_t i) {
     if (i >= n) return 0;
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x80) return ascii_word(c);
     size_t len;
     return uni_is_word(uni_decode(s, n, i, &len));
 }
 
 static int word_before(const char *s, size_t i) {
     if (i == 0) return 0;
+    unsigned char c = (unsigned char)s[i - 1];
+    if (c < 0x80) return ascii_word(c);
     size_t start;
     return uni_is_word(uni_decode_before(s, i, &start));
+}
+
+/* Position of the next byte c at or after from, or n (memchr: most passes look for one
+ * rare character, so they jump between its occurrences instead of testing every byte). */
+static size_t next_byte(const char *s, size_t from, size_t n, char c) {
+    if (from >= n) return n;
+    const char *p = memchr(s + from, c, n - from);
+    return p ? (size_t)(p - s) : n;
+}
+
+/* The same for either of two bytes, remembering the next occurrence of each. */
+typedef struct finder2 {
+    const char *s;
+    size_t n, pa, pb;
+    char a, b;
+} finder2;
+
+static void finder2_init(finder2 *f, const char *s, size_t n, char a, char b) {
+    f->s = s;
+    f->n = n;
+    f->a = a;
+    f->b = b;
+    f->pa = next_byte(s, 0, n, a);
+    f->pb = next_byte(s, 0, n, b);
+}
+
+static size_t finder2_next(finder2 *f, size_t from) {
+    if (f->pa < from) f->pa = next_byte(f->s, from, f->n, f->a);
+    if (f->pb < from) f->pb = next_byte(f->s, from, f->n, f->b);
+    return f->pa < f->pb ? f->pa : f->pb;
 }
 
 /* Python's (?i) match of one code point against an ASCII letter, including the non-ASCII
@@ -190,8 +243,8 @@ static void starting_double_quote(treebank *tb) {
     if (!HAS(tb, '`')) return;
     emitter e;
     em_init(&e, tb);
-    for (size_t i = 0; i + 1 < e.n;) {
-        if (e.in[i] == '`' && e.in[i + 1] == '`') {
+    for (size_t i = next_byte(e.in, 0, e.n, '`'); i + 1 < e.n; i = next_byte(e.in, i, e.n, '`')) {
+        if (e.in[i + 1] == '`') {
             em_pad(&e, i, i + 2);
             i += 2;
         } else {
@@ -208,23 +261,21 @@ static void opening_quote_after_space(treebank *tb) {
     em_init(&e, tb);
     const char *s = e.in;
     size_t n = e.n;
-    for (size_t i = 0; i + 1 < n;) {
-        char c = s[i];
+    finder2 f;
+    finder2_init(&f, s, n, '"', '\'');
+    /* q is the quote; the opener before it must lie outside the previous match */
+    for (size_t q = finder2_next(&f, 1); q < n; q = finder2_next(&f, q + 1)) {
+        char c = s[q - 1];
+        if (q - 1 < e.done || !(c == ' ' || c == '(' || c == '[' || c == '{' || c == '<')) continue;
         size_t j = 0;
-        if (c == ' ' || c == '(' || c == '[' || c == '{' || c == '<') {
-            if (s[i + 1] == '"')
-                j = i + 2;
-            else if (s[i + 1] == '\'' && i + 2 < n && s[i + 2] == '\'')
-                j = i + 3;
-        }
-        if (j) {
-            em_copy_to(&e, i + 1);
-            em_str(&e, " `` ");
-            e.done = j;
-            i = j;
-        } else {
-            i++;
-        }
+        if (s[q] == '"')
+            j = q + 1;
+        else if (q + 1 < n && s[q + 1] == '\'')
+            j = q + 2;
+        if (!j) continue;
+        em_copy_to(&e, q);
+        em_str(&e, " `` ");
+        e.done = j;
     }
     if (e.changed) tb->present['`'] = 1;
     em_finish(&e);
@@ -237,11 +288,7 @@ static void quote_before_single_letter(treebank *tb) {
     em_init(&e, tb);
     const char *s = e.in;
     size_t n = e.n;
-    for (size_t i = 0; i + 1 < n;) {
-        if (s[i] != '\'') {
-            i++;
-            continue;
-        }
+    for (size_t i = next_byte(s, 0, n, '\''); i + 1 < n; i = next_byte(s, i, n, '\'')) {
         size_t l1;
         uint32_t c1 = uni_decode(s, n, i + 1, &l1);
         size_t k = i + 1 + l1;
@@ -293,7 +340,10 @@ static void final_period(treebank *tb, int spaced) {
     emitter em;
     em_init(&em, tb);
     em_copy_to(&em, q - 1);
-    em_str(&em, spaced ? " . " : " .");
+    if (spaced)
+        em_str(&em, " . ");
+    else
+        em_str(&em, " .");
     em_put(&em, s + q, a - q);
     em_str(&em, " ");
     em.done = n; /* the trailing whitespace is part of the match */
@@ -307,23 +357,26 @@ static void commas_and_colons(treebank *tb) {
     em_init(&e, tb);
     const char *s = e.in;
     size_t n = e.n;
-    for (size_t i = 0; i + 1 < n;) {
-        char c = s[i];
-        if (c == ',' || c == ':') {
-            size_t len;
-            uint32_t next = uni_decode(s, n, i + 1, &len);
-            if (!uni_is_digit(next)) {
-                em_copy_to(&e, i);
-                em_put(&e, " ", 1);
-                em_put(&e, s + i, 1);
-                em_put(&e, " ", 1);
-                em_put(&e, s + i + 1, len);
-                e.done = i + 1 + len;
-                i = e.done;
-                continue;
-            }
+    finder2 f;
+    finder2_init(&f, s, n, ',', ':');
+    for (size_t i = finder2_next(&f, 0); i + 1 < n; i = finder2_next(&f, i)) {
+        if (i < e.done) { /* consumed as the previous match's \2 */
+            i = e.done;
+            continue;
         }
-        i++;
+        size_t len;
+        uint32_t next = uni_decode(s, n, i + 1, &len);
+        if (uni_is_digit(next)) {
+            i++;
+            continue;
+        }
+        em_copy_to(&e, i);
+        em_put(&e, " ", 1);
+        em_put(&e, s + i, 1);
+        em_put(&e, " ", 1);
+        em_put(&e, s + i + 1, len);
+        e.done = i + 1 + len;
+        i = e.done;
     }
     em_finish(&e);
 
@@ -381,15 +434,14 @@ static void quote_before_space(treebank *tb) {
     em_init(&e, tb);
     const char *s = e.in;
     size_t n = e.n;
-    for (size_t j = 1; j + 1 < n; j++) {
-        if (s[j] != '\'' || s[j + 1] != ' ') continue;
+    for (size_t j = next_byte(s, 1, n, '\''); j + 1 < n; j = next_byte(s, j + 1, n, '\'')) {
+        if (s[j + 1] != ' ') continue;
         size_t start;
         uint32_t prev = uni_decode_before(s, j, &start);
         if (start < e.done || prev == '\'') continue; /* \1 inside the previous match */
         em_copy_to(&e, j);
         em_str(&e, " ' ");
         e.done = j + 2;
-        j++;
     }
     em_finish(&e);
 }
@@ -399,8 +451,8 @@ static void double_dashes(treebank *tb) {
     if (!HAS(tb, '-')) return;
     emitter e;
     em_init(&e, tb);
-    for (size_t i = 0; i + 1 < e.n;) {
-        if (e.in[i] == '-' && e.in[i + 1] == '-') {
+    for (size_t i = next_byte(e.in, 0, e.n, '-'); i + 1 < e.n; i = next_byte(e.in, i, e.n, '-')) {
+        if (e.in[i + 1] == '-') {
             em_pad(&e, i, i + 2);
             i += 2;
         } else {
@@ -453,8 +505,9 @@ static void closing_double_quotes(treebank *tb) {
     if (HAS(tb, '\'')) {
         emitter e;
         em_init(&e, tb);
-        for (size_t i = 0; i + 1 < e.n;) {
-            if (e.in[i] == '\'' && e.in[i + 1] == '\'') {
+        for (size_t i = next_byte(e.in, 0, e.n, '\''); i + 1 < e.n;
+             i = next_byte(e.in, i, e.n, '\'')) {
+            if (e.in[i + 1] == '\'') {
                 em_pad(&e, i, i + 2);
                 i += 2;
             } else {
@@ -466,8 +519,7 @@ static void closing_double_quotes(treebank *tb) {
     if (HAS(tb, '"')) {
         emitter e;
         em_init(&e, tb);
-        for (size_t i = 0; i < e.n; i++) {
-            if (e.in[i] != '"') continue;
+        for (size_t i = next_byte(e.in, 0, e.n, '"'); i < e.n; i = next_byte(e.in, i + 1, e.n, '"')) {
             em_copy_to(&e, i);
             em_str(&e, " '' ");
             e.done = i + 1;
@@ -484,8 +536,7 @@ static void clitic_s_m_d(treebank *tb) {
     em_init(&e, tb);
     const char *s = e.in;
     size_t n = e.n;
-    for (size_t j = 1; j < n; j++) {
-        if (s[j] != '\'') continue;
+    for (size_t j = next_byte(s, 1, n, '\''); j < n; j = next_byte(s, j + 1, n, '\'')) {
         size_t start;
         uint32_t prev = uni_decode_before(s, j, &start);
         if (start < e.done || prev == '\'' || prev == ' ') continue;
@@ -502,7 +553,6 @@ static void clitic_s_m_d(treebank *tb) {
         em_put(&e, s + j, end - 1 - j);
         em_put(&e, " ", 1);
         e.done = end;
-        j = end - 1;
     }
     em_finish(&e);
 }
@@ -515,21 +565,23 @@ static void clitic_ll_re_ve_nt(treebank *tb) {
     em_init(&e, tb);
     const char *s = e.in;
     size_t n = e.n;
-    for (size_t j = 1; j + 3 < n; j++) {
-        if (s[j + 3] != ' ' || (s[j] != '\'' && s[j + 1] != '\'')) continue;
-        int hit = 0;
-        for (size_t a = 0; a < sizeof alts / sizeof alts[0] && !hit; a++)
-            hit = memcmp(s + j, alts[a], 3) == 0;
-        if (!hit) continue;
-        size_t start;
-        uint32_t prev = uni_decode_before(s, j, &start);
-        if (start < e.done || prev == '\'' || prev == ' ') continue;
-        em_copy_to(&e, j);
-        em_put(&e, " ", 1);
-        em_put(&e, s + j, 3);
-        em_put(&e, " ", 1);
-        e.done = j + 4;
-        j += 3;
+    /* each apostrophe at a is the quote of a candidate at j = a - 1 (n't) or j = a ('ll) */
+    for (size_t a = next_byte(s, 1, n, '\''); a < n; a = next_byte(s, a + 1, n, '\'')) {
+        for (size_t j = a - 1; j <= a; j++) {
+            if (j < 1 || j + 3 >= n || s[j + 3] != ' ') continue;
+            int hit = 0;
+            for (size_t k = 0; k < sizeof alts / sizeof alts[0] && !hit; k++)
+                hit = memcmp(s + j, alts[k], 3) == 0;
+            if (!hit) continue;
+            size_t start;
+            uint32_t prev = uni_decode_before(s, j, &start);
+            if (start < e.done || prev == '\'' || prev == ' ') continue;
+            em_copy_to(&e, j);
+            em_put(&e, " ", 1);
+            em_put(&e, s + j, 3);
+            em_put(&e, " ", 1);
+            e.done = j + 4;
+        }
     }
     em_finish(&e);
 }
@@ -540,25 +592,54 @@ static void clitic_ll_re_ve_nt(treebank *tb) {
 /* CONTRACTIONS2, (?i)\b(can)(not)\b etc. -> " \1 \2 ". nltk applies the eight rules one
  * after another; one combined scan is equivalent because a match is a whole word bounded by
  * \b on both sides, so no rule's inserted spaces can create or break another rule's match
- * (the second halves "not", "'ye", "me", "na", "ta", "'n" start no rule). */
+ * (the second halves "not", "'ye", "me", "na", "ta", "'n" start no rule). Every rule has a
+ * tell-tale letter pair at a fixed number of code points from its start (caNNot, goNNa,
+ * waNNa, giMMe, leMMe, goTTa, d'Ye, more'N), so only those spots are examined. */
 static void contractions(treebank *tb) {
-    if (!tb->has_double_nmt && !HAS(tb, '\'')) return;
     static const struct {
         const char *first, *second;
-        int space_after; /* (?=\s) instead of \b */
-    } rules[] = {{"can", "not", 0}, {"d", "'ye", 0}, {"gim", "me", 0}, {"gon", "na", 0},
-                 {"got", "ta", 0},  {"lem", "me", 0}, {"more", "'n", 0}, {"wan", "na", 1}};
+        char pair0, pair1; /* the tell-tale pair (lower case) ... */
+        int back;          /* ... this many code points after the rule's start */
+        int space_after;   /* (?=\s) instead of \b */
+    } rules[] = {{"can", "not", 'n', 'n', 2, 0}, {"d", "'ye", '\'', 'y', 1, 0},
+                 {"gim", "me", 'm', 'm', 2, 0},  {"gon", "na", 'n', 'n', 2, 0},
+                 {"got", "ta", 't', 't', 2, 0},  {"lem", "me", 'm', 'm', 2, 0},
+                 {"more", "'n", '\'', 'n', 4, 0}, {"wan", "na", 'n', 'n', 2, 1}};
     emitter e;
     em_init(&e, tb);
     const char *s = e.in;
     size_t n = e.n;
-    for (size_t i = 0; i < n; i++) {
-        char c = (char)(s[i] | 0x20);
-        if (c != 'c' && c != 'd' && c != 'g' && c != 'l' && c != 'm' && c != 'w') continue;
-        if (word_before(s, i)) continue;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i + 1 < n; i++) {
+        /* fast test, eight positions at a time: a byte equal to the next one (ignoring the
+         * 0x20 bit) or an apostrophe; false alarms are rejected just below */
+        while (i + 9 <= n) {
+            uint64_t x = load8(s + i) | 0x20 * ONES, y = load8(s + i + 1) | 0x20 * ONES;
+            uint64_t eq = x ^ y, ap = x ^ ('\'' * ONES);
+            uint64_t m = ((eq - ONES) & ~eq & HIGHS) | ((ap - ONES) & ~ap & HIGHS);
+            if (m) {
+                i += (size_t)__builtin_ctzll(m) >> 3;
+                break;
+            }
+            i += 8;
+        }
+        if (i + 1 >= n) break;
+        if ((u[i] | 0x20) != (u[i + 1] | 0x20) && u[i] != '\'') continue;
+        char c0 = (char)(s[i] | 0x20), c1 = (char)(s[i + 1] | 0x20);
+        int doubled = c0 == c1 && (c0 == 'n' || c0 == 'm' || c0 == 't');
+        if (!doubled && !(s[i] == '\'' && (c1 == 'y' || c1 == 'n'))) continue;
+        if (s[i] == '\'') c0 = '\'';
         for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
-            if (rules[r].first[0] != c) continue;
-            size_t mid = match_ci(s, n, i, rules[r].first);
+            if (rules[r].pair0 != c0 || rules[r].pair1 != c1) continue;
+            size_t start = i;
+            int k;
+            for (k = 0; k < rules[r].back && start > 0; k++) {
+                size_t prev;
+                uni_decode_before(s, start, &prev);
+                start = prev;
+            }
+            if (k < rules[r].back || start < e.done || word_before(s, start)) continue;
+            size_t mid = match_ci(s, n, start, rules[r].first);
             size_t end = mid ? match_ci(s, n, mid, rules[r].second) : 0;
             if (!end) continue;
             int ok;
@@ -569,14 +650,13 @@ static void contractions(treebank *tb) {
                 ok = !word_at(s, n, end);
             }
             if (!ok) continue;
-            em_copy_to(&e, i);
+            em_copy_to(&e, start);
             em_put(&e, " ", 1);
-            em_put(&e, s + i, mid - i);
+            em_put(&e, s + start, mid - start);
             em_put(&e, " ", 1);
             em_put(&e, s + mid, end - mid);
             em_put(&e, " ", 1);
             e.done = end;
-            i = end - 1;
             break;
         }
     }
@@ -590,8 +670,9 @@ static void contraction_tis(treebank *tb, const char *rest) {
     em_init(&e, tb);
     const char *s = e.in;
     size_t n = e.n;
-    for (size_t i = 0; i + 2 < n; i++) {
-        if (s[i] != ' ' || s[i + 1] != '\'' || (s[i + 2] | 0x20) != 't') continue;
+    for (size_t a = next_byte(s, 1, n, '\''); a + 1 < n; a = next_byte(s, a + 1, n, '\'')) {
+        size_t i = a - 1;
+        if (i < e.done || s[i] != ' ' || (s[i + 2] | 0x20) != 't') continue;
         size_t end = match_ci(s, n, i + 3, rest);
         if (!end || word_at(s, n, end)) continue;
         em_copy_to(&e, i);
@@ -601,7 +682,6 @@ static void contraction_tis(treebank *tb, const char *rest) {
         em_put(&e, s + i + 3, end - i - 3);
         em_str(&e, " ");
         e.done = end;
-        i = end - 1;
     }
     em_finish(&e);
 }
@@ -616,46 +696,15 @@ static void load_text(treebank *tb, const char *text, size_t len, int lowercase)
         tb->cap[0] = need;
     }
     tb->cur = 0;
-    tb->n = lowercase ? uni_lower(text, len, tb->buf[0]) : (memcpy(tb->buf[0], text, len), len);
     memset(tb->present, 0, sizeof tb->present);
     tb->present[' '] = 1;
-    tb->has_double_nmt = 0;
-    const unsigned char *s = (const unsigned char *)tb->buf[0];
-    for (size_t i = 0; i < tb->n; i++) {
-        tb->present[s[i]] = 1;
-        unsigned char c = s[i] | 0x20;
-        if (i > 0 && (c == 'n' || c == 'm' || c == 't') && (s[i - 1] | 0x20) == c)
-            tb->has_double_nmt = 1;
-    }
+    unsigned char *out = (unsigned char *)tb->buf[0];
+    tb->n = lowercase ? uni_lower(text, len, tb->buf[0]) : (memcpy(out, text, len), len);
+    for (size_t k = 0; k < tb->n; k++) tb->present[out[k]] = 1;
 }
 
 static size_t split_whitespace(treebank *tb, const text_span **tokens) {
-    const char *s = tb->buf[tb->cur];
-    size_t n = tb->n, count = 0, i = 0;
-    while (i < n) {
-        size_t len = 1;
-        unsigned char c = (unsigned char)s[i];
-        int space = c < 0x80 ? uni_is_space(c) : uni_is_space(uni_decode(s, n, i, &len));
-        if (space) {
-            i += len;
-            continue;
-        }
-        size_t start = i;
-        i += len;
-        while (i < n) {
-            c = (unsigned char)s[i];
-            len = 1;
-            if (c < 0x80 ? uni_is_space(c) : uni_is_space(uni_decode(s, n, i, &len))) break;
-            i += len;
-        }
-        if (count == tb->token_cap) {
-            tb->token_cap = tb->token_cap ? 2 * tb->token_cap : 64;
-            tb->tokens = bb_realloc(tb->tokens, tb->token_cap * sizeof *tb->tokens);
-        }
-        tb->tokens[count].ptr = s + start;
-        tb->tokens[count].len = (uint32_t)(i - start);
-        count++;
-    }
+    size_t count = uni_split_whitespace(tb->buf[tb->cur], tb->n, &tb->tokens, &tb->token_cap);
     *tokens = tb->tokens;
     return count;
 }
