@@ -110,17 +110,106 @@ double bpr_reg_loss(const float *emb, float *grad, int d, const int32_t *u, cons
     return lambda * sq / n;
 }
 
+/* The same two terms on the pool, bit-identical to bpr_score_loss + bpr_reg_loss:
+ * phase 1 computes each triple's dot products (threads take equal shares of the batch);
+ * phase 2 applies the gradient rows, each thread owning a range of node ids and walking
+ * all triples in order, so every row receives its contributions in exactly the serial
+ * order (score terms for all triples, then L2 terms). The loss sums run in batch order. */
+typedef struct {
+    const float *emb;
+    float *grad;
+    int d, n;
+    const int32_t *u, *i, *j;
+    double lambda;
+    int32_t n_nodes;
+    float *gx;       /* n: dL/dx_b */
+    double *term;    /* n: softplus(-x_b) */
+    float *sq;       /* 3n: squared norms of the u, i, j rows */
+} loss_job;
+
+static void loss_phase1(void *ctx, int t, int n_threads) {
+    const loss_job *L = ctx;
+    int lo = (int)((int64_t)L->n * t / n_threads), hi = (int)((int64_t)L->n * (t + 1) / n_threads);
+    const int d = L->d;
+    for (int b = lo; b < hi; b++) {
+        const float *eu = L->emb + (size_t)L->u[b] * d, *ei = L->emb + (size_t)L->i[b] * d,
+                    *ej = L->emb + (size_t)L->j[b] * d;
+        double x = (double)dot(eu, ei, d) - (double)dot(eu, ej, d);
+        L->term[b] = softplus(-x);
+        L->gx[b] = (float)(-1.0 / (1.0 + exp(x)) / L->n);
+        if (L->lambda != 0.0) {
+            L->sq[3 * b] = dot(eu, eu, d);
+            L->sq[3 * b + 1] = dot(ei, ei, d);
+            L->sq[3 * b + 2] = dot(ej, ej, d);
+        }
+    }
+}
+
+static void loss_phase2(void *ctx, int t, int n_threads) {
+    const loss_job *L = ctx;
+    const int32_t lo = (int32_t)((int64_t)L->n_nodes * t / n_threads),
+                  hi = (int32_t)((int64_t)L->n_nodes * (t + 1) / n_threads);
+    const int d = L->d;
+    for (int b = 0; b < L->n; b++) {
+        const int32_t u = L->u[b], i = L->i[b], j = L->j[b];
+        const float gx = L->gx[b];
+        const float *eu = L->emb + (size_t)u * d;
+        if (u >= lo && u < hi) {
+            axpy(L->grad + (size_t)u * d, gx, L->emb + (size_t)i * d, d);
+            axpy(L->grad + (size_t)u * d, -gx, L->emb + (size_t)j * d, d);
+        }
+        if (i >= lo && i < hi) axpy(L->grad + (size_t)i * d, gx, eu, d);
+        if (j >= lo && j < hi) axpy(L->grad + (size_t)j * d, -gx, eu, d);
+    }
+    if (L->lambda == 0.0) return;
+    const float g2 = (float)(2.0 * L->lambda / L->n);
+    for (int b = 0; b < L->n; b++) {
+        const int32_t rows[3] = {L->u[b], L->i[b], L->j[b]};
+        for (int w = 0; w < 3; w++)
+            if (rows[w] >= lo && rows[w] < hi)
+                axpy(L->grad + (size_t)rows[w] * d, g2, L->emb + (size_t)rows[w] * d, d);
+    }
+}
+
+double bpr_batch_loss(graph_pool *pool, const float *emb, float *grad, int d, int32_t n_nodes,
+                      const int32_t *u, const int32_t *i, const int32_t *j, int n,
+                      double lambda) {
+    if (n == 0) return 0.0;
+    loss_job L = {emb, grad, d, n, u, i, j, lambda, n_nodes, NULL, NULL, NULL};
+    L.gx = bb_malloc((size_t)n * sizeof *L.gx);
+    L.term = bb_malloc((size_t)n * sizeof *L.term);
+    L.sq = bb_malloc(3 * (size_t)n * sizeof *L.sq);
+    graph_pool_run(pool, loss_phase1, &L);
+    graph_pool_run(pool, loss_phase2, &L);
+    double loss = 0.0, sq = 0.0;
+    for (int b = 0; b < n; b++) loss += L.term[b];
+    loss /= n;
+    if (lambda != 0.0) {
+        for (int k = 0; k < 3 * n; k++) sq += (double)L.sq[k];
+        loss += lambda * sq / n;
+    }
+    free(L.gx);
+    free(L.term);
+    free(L.sq);
+    return loss;
+}
+
 /* ------------------------------------------------------------------------------------------
  * Adam, the float operations of nn_adam_step (torch.optim.Adam) in the same order:
  *   m = b1 m + (1-b1) g;  v = b2 v + ((1-b2) g) g;  p -= (lr/bc1) m / (sqrt(v) / sqrt(bc2) + eps)
  * with lr/bc1 and 1/sqrt(bc2) rounded to float once per step. Vector lanes do exactly the
  * scalar operations (IEEE mul/add/div/sqrt, no contraction), so the bits match. */
 typedef struct {
-    float *p, *m1, *m2;
-    const float *g;
-    size_t n;
     float b1, b2, one_minus_b1, one_minus_b2, step_size, inv_sqrt_bc2, eps;
-} adam_job;
+} adam_consts;
+
+static adam_consts adam_consts_for(int64_t t, float lr, float beta1, float beta2, float eps) {
+    double bc1 = 1.0 - pow((double)beta1, (double)t);
+    double bc2 = 1.0 - pow((double)beta2, (double)t);
+    adam_consts c = {beta1, beta2, 1.0f - beta1, 1.0f - beta2, (float)((double)lr / bc1),
+                     (float)(1.0 / sqrt(bc2)), eps};
+    return c;
+}
 
 static inline vec8f sqrt8(vec8f x) {
 #if defined(__AVX__)
@@ -134,40 +223,66 @@ static inline vec8f sqrt8(vec8f x) {
 #endif
 }
 
+/* Adam on n consecutive parameters. */
+static void adam_span(const adam_consts *a, float *p, const float *g, float *m1, float *m2,
+                      size_t n) {
+    const vec8f b1 = splat8(a->b1), b2 = splat8(a->b2), c1 = splat8(a->one_minus_b1),
+                c2 = splat8(a->one_minus_b2), ss = splat8(a->step_size),
+                ib = splat8(a->inv_sqrt_bc2), eps = splat8(a->eps);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        vec8f gv = load8(g + k);
+        vec8f m = b1 * load8(m1 + k) + c1 * gv;
+        vec8f v = b2 * load8(m2 + k) + c2 * gv * gv;
+        vec8f pv = load8(p + k) - ss * m / (sqrt8(v) * ib + eps);
+        store8(m1 + k, m);
+        store8(m2 + k, v);
+        store8(p + k, pv);
+    }
+    for (; k < n; k++) {
+        float gk = g[k];
+        m1[k] = a->b1 * m1[k] + a->one_minus_b1 * gk;
+        m2[k] = a->b2 * m2[k] + a->one_minus_b2 * gk * gk;
+        p[k] -= a->step_size * m1[k] / (sqrtf(m2[k]) * a->inv_sqrt_bc2 + a->eps);
+    }
+}
+
+typedef struct {
+    adam_consts c;
+    float *p, *m1, *m2;
+    const float *g;
+    size_t n;
+} adam_job;
+
 static void adam_worker(void *ctx, int t, int n_threads) {
     const adam_job *a = ctx;
     /* parts aligned to 8 floats so only the last part has a scalar tail */
     size_t blocks = a->n / 8;
     size_t lo = blocks * (size_t)t / (size_t)n_threads * 8;
     size_t hi = t == n_threads - 1 ? a->n : blocks * (size_t)(t + 1) / (size_t)n_threads * 8;
-    const vec8f b1 = splat8(a->b1), b2 = splat8(a->b2), c1 = splat8(a->one_minus_b1),
-                c2 = splat8(a->one_minus_b2), ss = splat8(a->step_size),
-                ib = splat8(a->inv_sqrt_bc2), eps = splat8(a->eps);
-    size_t k = lo;
-    for (; k + 8 <= hi; k += 8) {
-        vec8f g = load8(a->g + k);
-        vec8f m = b1 * load8(a->m1 + k) + c1 * g;
-        vec8f v = b2 * load8(a->m2 + k) + c2 * g * g;
-        vec8f p = load8(a->p + k) - ss * m / (sqrt8(v) * ib + eps);
-        store8(a->m1 + k, m);
-        store8(a->m2 + k, v);
-        store8(a->p + k, p);
-    }
-    for (; k < hi; k++) {
-        float g = a->g[k];
-        a->m1[k] = a->b1 * a->m1[k] + a->one_minus_b1 * g;
-        a->m2[k] = a->b2 * a->m2[k] + a->one_minus_b2 * g * g;
-        a->p[k] -= a->step_size * a->m1[k] / (sqrtf(a->m2[k]) * a->inv_sqrt_bc2 + a->eps);
-    }
+    adam_span(&a->c, a->p + lo, a->g + lo, a->m1 + lo, a->m2 + lo, hi - lo);
 }
 
 void bpr_adam_update(graph_pool *pool, float *p, const float *g, float *m1, float *m2,
                      size_t n, int64_t t, float lr, float beta1, float beta2, float eps) {
-    double bc1 = 1.0 - pow((double)beta1, (double)t);
-    double bc2 = 1.0 - pow((double)beta2, (double)t);
-    adam_job a = {p, m1, m2, g, n, beta1, beta2, 1.0f - beta1, 1.0f - beta2,
-                  (float)((double)lr / bc1), (float)(1.0 / sqrt(bc2)), eps};
+    adam_job a = {adam_consts_for(t, lr, beta1, beta2, eps), p, m1, m2, g, n};
     graph_pool_run(pool, adam_worker, &a);
+}
+
+/* The fused form: the backward pass hands each gradient row of the ego embeddings to this
+ * sink, which applies Adam to that row at once (lgcn_propagate_sparse_to). Same element
+ * operations as bpr_adam_update, so the same bits, without writing and re-reading a
+ * gradient block. */
+typedef struct {
+    adam_consts c;
+    float *p, *m1, *m2;
+    size_t d;
+} adam_row_ctx;
+
+static void adam_row_sink(void *ctx, int32_t row, const float *g) {
+    const adam_row_ctx *a = ctx;
+    size_t off = (size_t)row * a->d;
+    adam_span(&a->c, a->p + off, g, a->m1 + off, a->m2 + off, a->d);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -315,8 +430,8 @@ static double train_step(bpr_model *m, size_t from, int nb, bb_rng *neg_rng) {
     double loss;
     if (m->cfg.kind == BPR_MF) {
         /* final = ego, grad_final = grad: the batch rows are all that is nonzero */
-        loss = bpr_score_loss(ego, grad, d, m->batch_u, m->batch_i, m->batch_j, nb);
-        loss += bpr_reg_loss(ego, grad, d, m->batch_u, m->batch_i, m->batch_j, nb, m->cfg.reg);
+        loss = bpr_batch_loss(m->pool, ego, grad, d, m->n_nodes, m->batch_u, m->batch_i,
+                              m->batch_j, nb, m->cfg.reg);
         bpr_adam_update(m->pool, ego, grad, m->params->m, m->params->v,
                         (size_t)m->params->total, m->steps, (float)m->cfg.lr, 0.9f, 0.999f,
                         1e-8f);
@@ -327,18 +442,27 @@ static double train_step(bpr_model *m, size_t from, int nb, bb_rng *neg_rng) {
     }
     collect_rows(m, nb);
     lgcn_propagate_rows(&m->plan, ego, m->final, m->rows, m->n_rows);
-    loss = bpr_score_loss(m->final, m->grad_final, d, m->batch_u, m->batch_i, m->batch_j, nb);
-    if (m->cfg.reg_on == BPR_REG_FINAL)
-        loss += bpr_reg_loss(m->final, m->grad_final, d, m->batch_u, m->batch_i, m->batch_j, nb,
-                             m->cfg.reg);
-    /* dL/dE0 = P dL/dF (P symmetric), written over the whole gradient block */
-    lgcn_propagate_sparse(&m->plan, m->grad_final, m->rows, m->n_rows, grad);
-    if (m->cfg.reg_on == BPR_REG_EGO)
-        loss += bpr_reg_loss(ego, grad, d, m->batch_u, m->batch_i, m->batch_j, nb, m->cfg.reg);
+    loss = bpr_batch_loss(m->pool, m->final, m->grad_final, d, m->n_nodes, m->batch_u,
+                          m->batch_i, m->batch_j, nb,
+                          m->cfg.reg_on == BPR_REG_FINAL ? m->cfg.reg : 0.0);
+    const int ego_reg = m->cfg.reg_on == BPR_REG_EGO && m->cfg.reg != 0.0;
+    if (!ego_reg && !m->cfg.unfused_adam) {
+        /* dL/dE0 = P dL/dF (P symmetric); each row goes straight into Adam */
+        adam_row_ctx a = {adam_consts_for(m->steps, (float)m->cfg.lr, 0.9f, 0.999f, 1e-8f),
+                          ego, m->params->m, m->params->v, (size_t)d};
+        lgcn_propagate_sparse_to(&m->plan, m->grad_final, m->rows, m->n_rows, adam_row_sink, &a);
+    } else {
+        /* the L2 term on the ego rows joins the gradient after propagation, so the whole
+         * gradient block is written first, then Adam runs over it */
+        lgcn_propagate_sparse(&m->plan, m->grad_final, m->rows, m->n_rows, grad);
+        if (ego_reg)
+            loss += bpr_reg_loss(ego, grad, d, m->batch_u, m->batch_i, m->batch_j, nb, m->cfg.reg);
+        bpr_adam_update(m->pool, ego, grad, m->params->m, m->params->v,
+                        (size_t)m->params->total, m->steps, (float)m->cfg.lr, 0.9f, 0.999f,
+                        1e-8f);
+    }
     for (int32_t k = 0; k < m->n_rows; k++)
         memset(m->grad_final + (size_t)m->rows[k] * d, 0, (size_t)d * sizeof(float));
-    bpr_adam_update(m->pool, ego, grad, m->params->m, m->params->v, (size_t)m->params->total,
-                    m->steps, (float)m->cfg.lr, 0.9f, 0.999f, 1e-8f);
     return loss;
 }
 

@@ -17,7 +17,8 @@
  * LightGCN forward computes its last layer only for those rows and the backward scatters
  * its first layer from them (lightgcn.h); the loss and every gradient are exactly those of
  * full propagation. Adam is dense (every parameter moves every step, as torch's Adam) and
- * vectorised, with the same float operations as nn_adam_step, so the same bits.
+ * vectorised, with the same float operations as nn_adam_step, so the same bits; for
+ * LightGCN it runs on each gradient row as the backward pass produces it.
  *
  * Determinism: one thread draws the batches and reduces the loss in batch order; the
  * propagation and Adam split work across the pool's threads in a fixed way. Two runs with
@@ -51,6 +52,9 @@ typedef struct bpr_config {
     bpr_reg_on reg_on;
     uint64_t seed;
     int threads;
+    int unfused_adam; /* 0: LightGCN applies Adam row by row inside the backward pass; 1:
+                       * writes the gradient block, then a separate Adam pass (tests check
+                       * both give the same bits; ego regularisation always uses this form) */
 } bpr_config;
 
 void bpr_config_default(bpr_config *c, bpr_kind kind);
@@ -102,6 +106,12 @@ double bpr_score_loss(const float *emb, float *grad, int d, const int32_t *u, co
 /* L2 term: lambda/n * sum of squared norms of the 3n rows; ADDS its gradient. */
 double bpr_reg_loss(const float *emb, float *grad, int d, const int32_t *u, const int32_t *i,
                     const int32_t *j, int n, double lambda);
+
+/* Both terms (lambda = 0: the BPR term alone), split across the pool; the same bits as
+ * bpr_score_loss + bpr_reg_loss (n_nodes: rows of emb/grad). */
+double bpr_batch_loss(graph_pool *pool, const float *emb, float *grad, int d, int32_t n_nodes,
+                      const int32_t *u, const int32_t *i, const int32_t *j, int n,
+                      double lambda);
 
 /* Adam over n floats (torch.optim.Adam, no weight decay), step t >= 1 (already counted),
  * split across the pool. Bit-identical to nn_adam_step on the same inputs. */

@@ -171,6 +171,50 @@ static void test_propagation_bit_identical_across_threads_and_subsets(void) {
     graph_adj_free(&g);
 }
 
+typedef struct {
+    float *dst;
+    int d;
+} sink_probe;
+
+static void sink_store(void *ctx, int32_t row, const float *values) {
+    sink_probe *s = ctx;
+    memcpy(s->dst + (size_t)row * s->d, values, (size_t)s->d * sizeof *values);
+}
+
+static void test_sparse_propagation_to_a_sink(void) {
+    /* Every row handed to a sink equals the stored result, for each depth and width. */
+    graph_adj g;
+    random_graph(&g, 40, 33, 300, 13);
+    const int dims[] = {64, 6};
+    const int32_t rows[] = {1, 7, 39, 40, 52, 71};
+    for (int di = 0; di < 2; di++) {
+        int d = dims[di];
+        size_t cells = (size_t)g.n_nodes * d;
+        float *x = bb_calloc(cells, sizeof *x), *stored = bb_malloc(cells * sizeof *stored),
+              *sunk = bb_malloc(cells * sizeof *sunk);
+        float *dense = random_matrix(cells, 31);
+        for (int i = 0; i < 6; i++)
+            memcpy(x + (size_t)rows[i] * d, dense + (size_t)rows[i] * d, d * sizeof *x);
+        for (int layers = 0; layers <= 3; layers++) {
+            graph_pool *pool = graph_pool_new(2);
+            lgcn_plan p;
+            lgcn_plan_init(&p, &g, d, layers, pool);
+            lgcn_propagate_sparse(&p, x, rows, 6, stored);
+            for (size_t i = 0; i < cells; i++) sunk[i] = NAN;
+            sink_probe probe = {sunk, d};
+            lgcn_propagate_sparse_to(&p, x, rows, 6, sink_store, &probe);
+            TEST_TRUE(memcmp(sunk, stored, cells * sizeof *sunk) == 0);
+            lgcn_plan_free(&p);
+            graph_pool_free(pool);
+        }
+        free(x);
+        free(stored);
+        free(sunk);
+        free(dense);
+    }
+    graph_adj_free(&g);
+}
+
 /* ------------------------------------------------------------------------------------------
  * The autograd op. Loss = sum(F ⊙ F ⊙ W) / 2 with a fixed W, nonlinear in the ego
  * embeddings, so the check exercises the spmm backward and the mean. */
@@ -296,6 +340,7 @@ const bb_test bb_suite_graph[] = {
     {"propagation_matches_dense_reference", test_propagation_matches_dense_reference},
     {"propagation_bit_identical_across_threads_and_subsets",
      test_propagation_bit_identical_across_threads_and_subsets},
+    {"sparse_propagation_to_a_sink", test_sparse_propagation_to_a_sink},
     {"autograd_op_gradient_check", test_autograd_op_gradient_check},
     {"backward_is_propagation_and_op_matches_kernel",
      test_backward_is_propagation_and_op_matches_kernel},

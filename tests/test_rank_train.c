@@ -84,6 +84,35 @@ static void test_bpr_loss_central_differences(void) {
     TEST_NEAR(max_rel, 0.0, 2e-3);
 }
 
+static void test_parallel_batch_loss_is_bitwise_serial(void) {
+    enum { ROWS = 40, D = 24, N = 300 };
+    bb_rng r;
+    bb_rng_seed(&r, 21, "test/parallel_loss");
+    float *emb = bb_malloc(ROWS * D * sizeof *emb);
+    for (int k = 0; k < ROWS * D; k++) emb[k] = (float)(bb_rng_uniform(&r) * 2.0 - 1.0);
+    int32_t u[N], i[N], j[N];
+    for (int b = 0; b < N; b++) { /* users 0..9, items 10..39, many repeats */
+        u[b] = (int32_t)bb_rng_below(&r, 10);
+        i[b] = 10 + (int32_t)bb_rng_below(&r, 30);
+        do j[b] = 10 + (int32_t)bb_rng_below(&r, 30);
+        while (j[b] == i[b]);
+    }
+    float *serial = bb_calloc(ROWS * D, sizeof *serial), *par = bb_malloc(ROWS * D * sizeof *par);
+    double ls = bpr_score_loss(emb, serial, D, u, i, j, N);
+    ls += bpr_reg_loss(emb, serial, D, u, i, j, N, 0.01);
+    for (int threads = 1; threads <= 3; threads++) {
+        graph_pool *pool = graph_pool_new(threads);
+        memset(par, 0, ROWS * D * sizeof *par);
+        double lp = bpr_batch_loss(pool, emb, par, D, ROWS, u, i, j, N, 0.01);
+        TEST_TRUE(lp == ls);
+        TEST_TRUE(memcmp(par, serial, ROWS * D * sizeof *par) == 0);
+        graph_pool_free(pool);
+    }
+    free(emb);
+    free(serial);
+    free(par);
+}
+
 static void test_adam_matches_nn_adam_bitwise(void) {
     nn_params *ps = nn_params_new();
     nn_tensor *w = nn_params_add2(ps, "w", 37, 13); /* 481 floats: a vector body and a tail */
@@ -194,6 +223,47 @@ static void test_fused_lightgcn_step_matches_tape_and_gradcheck(void) {
     graph_pool_free(pool);
     nn_tensor_free(ego);
     graph_adj_free(&g);
+}
+
+static void test_fused_adam_equals_separate_pass(void) {
+    /* LightGCN applies Adam to each gradient row inside the backward pass; the separate
+     * pass over a gradient block must give the same bits after whole epochs. */
+    setenv("BB_QUIET", "1", 1);
+    enum { USERS = 50, ITEMS = 40, PAIRS = 400 };
+    int32_t u[PAIRS], it[PAIRS];
+    bb_rng r;
+    bb_rng_seed(&r, 4, "test/fused_adam");
+    for (int p = 0; p < PAIRS; p++) {
+        u[p] = (int32_t)bb_rng_below(&r, USERS);
+        it[p] = (int32_t)((u[p] % 4) * 10 + bb_rng_below(&r, 10));
+    }
+    bb_rank_lists lists;
+    bb_error err;
+    TEST_OK(bb_rank_lists_build(&lists, USERS, ITEMS, u, it, PAIRS, &err), &err);
+    const int dims[] = {64, 12};
+    for (int di = 0; di < 2; di++) {
+        bpr_model m[2];
+        for (int k = 0; k < 2; k++) {
+            bpr_config c;
+            bpr_config_default(&c, BPR_LIGHTGCN);
+            c.dim = dims[di];
+            c.batch = 64;
+            c.lr = 0.01;
+            c.threads = 2;
+            c.seed = 5;
+            c.unfused_adam = k;
+            TEST_OK(bpr_model_init(&m[k], &c, USERS, ITEMS, u, it, PAIRS, &lists, &err), &err);
+            for (int epoch = 1; epoch <= 2; epoch++) bpr_train_epoch(&m[k], epoch, NULL);
+        }
+        size_t n = (size_t)m[0].params->total;
+        TEST_TRUE(memcmp(m[0].params->data, m[1].params->data, n * sizeof(float)) == 0);
+        TEST_TRUE(memcmp(m[0].params->m, m[1].params->m, n * sizeof(float)) == 0);
+        TEST_TRUE(memcmp(m[0].params->v, m[1].params->v, n * sizeof(float)) == 0);
+        TEST_EQ_INT(m[0].steps, 14);
+        bpr_model_free(&m[0]);
+        bpr_model_free(&m[1]);
+    }
+    bb_rank_lists_free(&lists);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -536,9 +606,11 @@ static void test_cli_json_and_exit_codes(void) {
 const bb_test bb_suite_rank_train[] = {
     {"bpr_loss_hand_worked", test_bpr_loss_hand_worked},
     {"bpr_loss_central_differences", test_bpr_loss_central_differences},
+    {"parallel_batch_loss_is_bitwise_serial", test_parallel_batch_loss_is_bitwise_serial},
     {"adam_matches_nn_adam_bitwise", test_adam_matches_nn_adam_bitwise},
     {"fused_lightgcn_step_matches_tape_and_gradcheck",
      test_fused_lightgcn_step_matches_tape_and_gradcheck},
+    {"fused_adam_equals_separate_pass", test_fused_adam_equals_separate_pass},
     {"planted_toy_problem", test_planted_toy_problem},
     {"runs_are_bit_identical", test_runs_are_bit_identical},
     {"thread_count_does_not_change_results", test_thread_count_does_not_change_results},

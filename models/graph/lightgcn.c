@@ -54,6 +54,8 @@ void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_p
     }
     p->n_threads = graph_pool_threads(pool);
     p->row_start = bb_malloc(((size_t)p->n_threads + 1) * sizeof *p->row_start);
+    p->sink_buf = bb_malloc((size_t)p->n_threads * (size_t)d * sizeof *p->sink_buf);
+    p->row_flag = bb_malloc((size_t)g->n_nodes + 1);
     for (int t = 0; t <= p->n_threads; t++)
         p->row_start[t] = graph_adj_row_split(g, t, p->n_threads);
 }
@@ -67,6 +69,8 @@ void lgcn_plan_free(lgcn_plan *p) {
     free(p->sub_count);
     free(p->sub_indices);
     free(p->sub_values);
+    free(p->sink_buf);
+    free(p->row_flag);
     memset(p, 0, sizeof *p);
 }
 
@@ -84,6 +88,9 @@ typedef struct {
     int layer, last, accumulate;
     const int32_t *rows; /* NULL: each thread's range of all rows; else a sorted list */
     int32_t n_rows;
+    lgcn_row_sink sink;  /* last layer: hand each row to sink instead of storing it */
+    void *sink_ctx;
+    const uint8_t *x_rows; /* NULL, or x is known to be zero where x_rows[r] == 0 */
 } layer_job;
 
 static inline vec8f load8(const float *p) {
@@ -94,55 +101,63 @@ static inline vec8f load8(const float *p) {
 
 static inline void store8(float *p, vec8f v) { memcpy(p, &v, sizeof v); }
 
-static void row_epilogue_scalar(const layer_job *j, size_t base, int width, const float *acc) {
+/* dst: where the last layer's values go (out + base, or the sink's row buffer). */
+static void row_epilogue_scalar(const layer_job *j, size_t base, int width, const float *acc,
+                                float *dst) {
     const float denom = (float)(j->p->layers + 1);
+    const int x_zero = j->x_rows && !j->x_rows[base / (size_t)j->p->d];
     for (int c = 0; c < width; c++) {
         size_t at = base + (size_t)c;
-        float prev = j->layer == 1 ? j->x[at]
-                     : j->layer == 2 ? j->x[at] + j->in[at]
-                                     : j->sum[at];
+        float xv = x_zero ? 0.0f : j->x[at];
+        float prev = j->layer == 1 ? xv : j->layer == 2 ? xv + j->in[at] : j->sum[at];
         float s = prev + acc[c];
         if (!j->last) {
             j->layer_out[at] = acc[c];
             if (j->layer >= 2) j->sum[at] = s;
         } else {
             float v = s / denom;
-            j->out[at] = j->accumulate ? j->out[at] + v : v;
+            dst[c] = j->accumulate ? dst[c] + v : v;
         }
     }
 }
 
 /* The same operations on vectors. `mode` is a constant at every call site below, so each
  * case compiles to straight-line code (the generic loop over a mode kept the accumulators
- * in memory and cost a fifth of the layer). */
-enum { EPI_PREV_X = 0, EPI_PREV_X_IN = 1, EPI_PREV_SUM = 2 };
+ * in memory and cost a fifth of the layer). The _ZERO modes are rows where x is known to
+ * be zero: 0 + v is computed without reading x (0 + v == v + 0 bit for bit, -0 included),
+ * which spares the backward pass a read of its mostly-zero input. */
+enum { EPI_PREV_X, EPI_PREV_X_IN, EPI_PREV_SUM, EPI_PREV_ZERO, EPI_PREV_ZERO_IN };
 
-static inline void epilogue8(const layer_job *j, size_t at, vec8f acc, int prev_mode) {
-    vec8f prev = prev_mode == EPI_PREV_X      ? load8(j->x + at)
-                 : prev_mode == EPI_PREV_X_IN ? load8(j->x + at) + load8(j->in + at)
-                                              : load8(j->sum + at);
+static inline void epilogue8(const layer_job *j, size_t at, vec8f acc, int prev_mode,
+                             float *dst) {
+    const vec8f zero = {0, 0, 0, 0, 0, 0, 0, 0};
+    vec8f prev = prev_mode == EPI_PREV_X         ? load8(j->x + at)
+                 : prev_mode == EPI_PREV_X_IN    ? load8(j->x + at) + load8(j->in + at)
+                 : prev_mode == EPI_PREV_ZERO    ? zero
+                 : prev_mode == EPI_PREV_ZERO_IN ? zero + load8(j->in + at)
+                                                 : load8(j->sum + at);
     vec8f s = prev + acc;
     if (!j->last) {
         store8(j->layer_out + at, acc);
-        if (prev_mode != EPI_PREV_X) store8(j->sum + at, s);
+        if (prev_mode != EPI_PREV_X && prev_mode != EPI_PREV_ZERO) store8(j->sum + at, s);
     } else {
         const float dn = (float)(j->p->layers + 1);
         vec8f val = s / (vec8f){dn, dn, dn, dn, dn, dn, dn, dn};
-        if (j->accumulate) val = load8(j->out + at) + val;
-        store8(j->out + at, val);
+        if (j->accumulate) val = load8(dst) + val;
+        store8(dst, val);
     }
 }
 
 #define EPILOGUE_ROW(mode)                                                                 \
     do {                                                                                   \
-        epilogue8(j, base, a0, mode);                                                      \
-        epilogue8(j, base + 8, a1, mode);                                                  \
-        epilogue8(j, base + 16, a2, mode);                                                 \
-        epilogue8(j, base + 24, a3, mode);                                                 \
-        epilogue8(j, base + 32, a4, mode);                                                 \
-        epilogue8(j, base + 40, a5, mode);                                                 \
-        epilogue8(j, base + 48, a6, mode);                                                 \
-        epilogue8(j, base + 56, a7, mode);                                                 \
+        epilogue8(j, base, a0, mode, out_row);                                             \
+        epilogue8(j, base + 8, a1, mode, out_row + 8);                                     \
+        epilogue8(j, base + 16, a2, mode, out_row + 16);                                   \
+        epilogue8(j, base + 24, a3, mode, out_row + 24);                                   \
+        epilogue8(j, base + 32, a4, mode, out_row + 32);                                   \
+        epilogue8(j, base + 40, a5, mode, out_row + 40);                                   \
+        epilogue8(j, base + 48, a6, mode, out_row + 48);                                   \
+        epilogue8(j, base + 56, a7, mode, out_row + 56);                                   \
     } while (0)
 
 /* d == 64, the default width: eight named accumulators stay in registers. */
@@ -173,19 +188,29 @@ static inline void row_d64(const layer_job *j, int32_t r) {
         a7 += wv * load8(src + 56);
     }
     const size_t base = (size_t)r * 64;
-    if (j->layer == 1)
+    float sink_row[64];
+    float *out_row = j->last && j->sink ? sink_row : j->out + base;
+    const int x_zero = j->x_rows && !j->x_rows[r];
+    if (j->layer == 1 && !x_zero)
         EPILOGUE_ROW(EPI_PREV_X);
-    else if (j->layer == 2)
+    else if (j->layer == 1)
+        EPILOGUE_ROW(EPI_PREV_ZERO);
+    else if (j->layer == 2 && !x_zero)
         EPILOGUE_ROW(EPI_PREV_X_IN);
+    else if (j->layer == 2)
+        EPILOGUE_ROW(EPI_PREV_ZERO_IN);
     else
         EPILOGUE_ROW(EPI_PREV_SUM);
+    if (j->last && j->sink) j->sink(j->sink_ctx, r, sink_row);
 }
 
 /* Any width: columns in blocks of 64, plain scalar loops. */
-static void row_generic(const layer_job *j, int32_t r) {
+/* sink_row: d floats of scratch for a sink (the calling thread's). */
+static void row_generic(const layer_job *j, int32_t r, float *sink_row) {
     const graph_adj *g = j->p->g;
     const int d = j->p->d;
     float acc[64];
+    float *out_row = j->last && j->sink ? sink_row : j->out + (size_t)r * d;
     for (int c0 = 0; c0 < d; c0 += 64) {
         const int width = d - c0 >= 64 ? 64 : d - c0;
         for (int c = 0; c < width; c++) acc[c] = 0.0f;
@@ -194,8 +219,9 @@ static void row_generic(const layer_job *j, int32_t r) {
             const float w = g->values[k];
             for (int c = 0; c < width; c++) acc[c] += w * src[c];
         }
-        row_epilogue_scalar(j, (size_t)r * d + c0, width, acc);
+        row_epilogue_scalar(j, (size_t)r * d + c0, width, acc, out_row + c0);
     }
+    if (j->last && j->sink) j->sink(j->sink_ctx, r, sink_row);
 }
 
 /* Rows of part t of n: a range of all rows split by nnz, or equal shares of a list. */
@@ -215,7 +241,8 @@ static void layer_worker(void *ctx, int t, int n) {
         else
             for (int32_t i = lo; i < hi; i++) row_d64(j, j->rows[i]);
     } else {
-        for (int32_t i = lo; i < hi; i++) row_generic(j, j->rows ? j->rows[i] : i);
+        float *sink_row = j->p->sink_buf + (size_t)t * (size_t)j->p->d;
+        for (int32_t i = lo; i < hi; i++) row_generic(j, j->rows ? j->rows[i] : i, sink_row);
     }
 }
 
@@ -224,23 +251,33 @@ typedef struct {
     const float *x;
     float *out;
     int accumulate;
+    lgcn_row_sink sink;
+    void *sink_ctx;
 } copy_job;
 
+/* L = 0: F = E_0 / 1, which is E_0 exactly. */
 static void copy_worker(void *ctx, int t, int n) {
     const copy_job *j = ctx;
     size_t d = (size_t)j->p->d;
-    size_t lo = (size_t)j->p->row_start[t] * d, hi = (size_t)j->p->row_start[t + 1] * d;
     (void)n;
+    if (j->sink) {
+        for (int32_t r = j->p->row_start[t]; r < j->p->row_start[t + 1]; r++)
+            j->sink(j->sink_ctx, r, j->x + (size_t)r * d);
+        return;
+    }
+    size_t lo = (size_t)j->p->row_start[t] * d, hi = (size_t)j->p->row_start[t + 1] * d;
     for (size_t i = lo; i < hi; i++) j->out[i] = j->accumulate ? j->out[i] + j->x[i] : j->x[i];
 }
 
 /* Layers first..L; layer 1 reads x. The last layer visits `rows` (NULL = all). */
 static void run_layers(lgcn_plan *p, const float *x, const float *in, int first, float *out,
-                       int accumulate, const int32_t *rows, int32_t n_rows) {
+                       int accumulate, const int32_t *rows, int32_t n_rows, lgcn_row_sink sink,
+                       void *sink_ctx, const uint8_t *x_rows) {
     for (int l = first; l <= p->layers; l++) {
-        layer_job j = {p, x, in, NULL, p->sum_buf, out, l, l == p->layers, accumulate, NULL, 0};
+        layer_job j = {p,    x,    in,   NULL, p->sum_buf, out, l, l == p->layers,
+                       accumulate, NULL, 0, NULL, NULL, x_rows};
         if (!j.last) j.layer_out = p->layer_buf[(l - 1) % 2];
-        if (j.last) j.rows = rows, j.n_rows = n_rows;
+        if (j.last) j.rows = rows, j.n_rows = n_rows, j.sink = sink, j.sink_ctx = sink_ctx;
         graph_pool_run(p->pool, layer_worker, &j);
         in = j.layer_out;
     }
@@ -248,11 +285,11 @@ static void run_layers(lgcn_plan *p, const float *x, const float *in, int first,
 
 void lgcn_propagate(lgcn_plan *p, const float *x, float *out, int accumulate) {
     if (p->layers == 0) { /* F = E_0 / 1 */
-        copy_job cj = {p, x, out, accumulate};
+        copy_job cj = {p, x, out, accumulate, NULL, NULL};
         graph_pool_run(p->pool, copy_worker, &cj);
         return;
     }
-    run_layers(p, x, x, 1, out, accumulate, NULL, 0);
+    run_layers(p, x, x, 1, out, accumulate, NULL, 0, NULL, NULL, NULL);
 }
 
 void lgcn_propagate_rows(lgcn_plan *p, const float *x, float *out, const int32_t *rows,
@@ -263,7 +300,7 @@ void lgcn_propagate_rows(lgcn_plan *p, const float *x, float *out, const int32_t
             memcpy(out + (size_t)rows[i] * d, x + (size_t)rows[i] * d, d * sizeof(float));
         return;
     }
-    run_layers(p, x, x, 1, out, 0, rows, n_rows);
+    run_layers(p, x, x, 1, out, 0, rows, n_rows, NULL, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -358,16 +395,35 @@ static void restricted_worker(void *ctx, int t, int n) {
     }
 }
 
-void lgcn_propagate_sparse(lgcn_plan *p, const float *x, const int32_t *rows, int32_t n_rows,
-                           float *out) {
-    if (p->layers <= 1) { /* nothing to gain: P x has at most one hop */
-        lgcn_propagate(p, x, out, 0);
+static void propagate_sparse(lgcn_plan *p, const float *x, const int32_t *rows, int32_t n_rows,
+                             float *out, lgcn_row_sink sink, void *sink_ctx) {
+    if (p->layers == 0) {
+        copy_job cj = {p, x, out, 0, sink, sink_ctx};
+        graph_pool_run(p->pool, copy_worker, &cj);
+        return;
+    }
+    /* x is zero outside the listed rows: mark them, so the epilogues skip reading zeros */
+    memset(p->row_flag, 0, (size_t)p->g->n_nodes);
+    for (int32_t i = 0; i < n_rows; i++) p->row_flag[rows[i]] = 1;
+    if (p->layers == 1) { /* one hop: the plain layer */
+        run_layers(p, x, x, 1, out, 0, NULL, 0, sink, sink_ctx, p->row_flag);
         return;
     }
     restricted_job rj = {p, x, p->layer_buf[0], rows, n_rows};
     graph_pool_run(p->pool, restricted_worker, &rj);
     /* E_1 is in layer_buf[0]; layer 2 onwards are ordinary full layers */
-    run_layers(p, x, p->layer_buf[0], 2, out, 0, NULL, 0);
+    run_layers(p, x, p->layer_buf[0], 2, out, 0, NULL, 0, sink, sink_ctx, p->row_flag);
+}
+
+void lgcn_propagate_sparse(lgcn_plan *p, const float *x, const int32_t *rows, int32_t n_rows,
+                           float *out) {
+    propagate_sparse(p, x, rows, n_rows, out, NULL, NULL);
+}
+
+void lgcn_propagate_sparse_to(lgcn_plan *p, const float *x, const int32_t *rows,
+                              int32_t n_rows, lgcn_row_sink sink, void *sink_ctx) {
+    BB_ASSERT(sink, "lgcn_propagate_sparse_to: no sink");
+    propagate_sparse(p, x, rows, n_rows, NULL, sink, sink_ctx);
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ typedef struct lgcn_plan {
     int32_t *sub_count;   /* n_nodes */
     int32_t *sub_indices; /* nnz, in Â's row slots */
     float *sub_values;    /* nnz */
+    float *sink_buf;      /* n_threads x d: a row handed to a sink (generic width) */
+    uint8_t *row_flag;    /* n_nodes: the rows listed to lgcn_propagate_sparse */
 } lgcn_plan;
 
 void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_pool *pool);
@@ -64,6 +66,16 @@ void lgcn_propagate_rows(lgcn_plan *p, const float *x, float *out, const int32_t
  * lgcn_propagate(p, x, out, 0). The backward pass of a batch loss. */
 void lgcn_propagate_sparse(lgcn_plan *p, const float *x, const int32_t *rows, int32_t n_rows,
                            float *out);
+
+/* A consumer of output rows: called once per row, from the thread that computed it, with
+ * the row's d values (valid during the call only). Rows of different threads arrive
+ * concurrently, so a sink may only touch data of its own row. */
+typedef void (*lgcn_row_sink)(void *ctx, int32_t row, const float *values);
+
+/* lgcn_propagate_sparse, but each row of P x goes to sink instead of memory: the BPR
+ * trainer applies Adam to the row right there, sparing a pass over a gradient block. */
+void lgcn_propagate_sparse_to(lgcn_plan *p, const float *x, const int32_t *rows,
+                              int32_t n_rows, lgcn_row_sink sink, void *sink_ctx);
 
 /* Autograd op: ego (n_nodes, d) -> F (n_nodes, d); adj must stay alive until backward. */
 nn_tensor *lgcn_forward(nn_tape *tp, const nn_csr *adj, nn_tensor *ego, int layers);
