@@ -44,9 +44,7 @@ void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_p
     size_t cells = (size_t)g->n_nodes * (size_t)d + 8;
     if (layers >= 2) {
         p->layer_buf[0] = alloc_aligned_floats(cells);
-        p->sub_count = bb_malloc(((size_t)g->n_nodes + 1) * sizeof *p->sub_count);
-        p->sub_indices = bb_malloc(((size_t)g->nnz + 1) * sizeof *p->sub_indices);
-        p->sub_values = bb_malloc(((size_t)g->nnz + 1) * sizeof *p->sub_values);
+
     }
     if (layers >= 3) {
         p->layer_buf[1] = alloc_aligned_floats(cells);
@@ -56,6 +54,9 @@ void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_p
     p->row_start = bb_malloc(((size_t)p->n_threads + 1) * sizeof *p->row_start);
     p->sink_buf = bb_malloc((size_t)p->n_threads * (size_t)d * sizeof *p->sink_buf);
     p->row_flag = bb_malloc((size_t)g->n_nodes + 1);
+    for (int32_t r = 0; r < g->n_nodes; r++)
+        if (g->degree[r] > p->max_degree) p->max_degree = g->degree[r];
+    p->hit_buf = bb_malloc((size_t)p->n_threads * ((size_t)p->max_degree + 1) * sizeof *p->hit_buf);
     for (int t = 0; t <= p->n_threads; t++)
         p->row_start[t] = graph_adj_row_split(g, t, p->n_threads);
 }
@@ -66,9 +67,7 @@ void lgcn_plan_free(lgcn_plan *p) {
     free(p->layer_buf[1]);
     free(p->sum_buf);
     free(p->row_start);
-    free(p->sub_count);
-    free(p->sub_indices);
-    free(p->sub_values);
+    free(p->hit_buf);
     free(p->sink_buf);
     free(p->row_flag);
     memset(p, 0, sizeof *p);
@@ -304,21 +303,17 @@ void lgcn_propagate_rows(lgcn_plan *p, const float *x, float *out, const int32_t
 }
 
 /* ------------------------------------------------------------------------------------------
- * Layer 1 from an input that is zero outside `rows`: T = Â x restricted to the columns in
- * the list. Each thread owns the output rows of its range. It first copies, for every
- * listed column c (ascending), the entries (c, Â[c,r]) of c's neighbours r in its range
- * into r's slots of a scratch CSR that reuses Â's row pointers (row r of the restricted
- * matrix is a subset of row r of Â), then gathers each of its rows from that short list.
- * Row r thus sums over the listed c in ascending order — the order of its sorted column
- * indices — so T equals the full gather Σ_c Â[r,c] x[c] bit for bit (the skipped terms are
- * exact zeros), while touching only the listed rows of x (a few MB less traffic than a
- * full pass, and no memset). Â[c,r] == Â[r,c] bitwise: the same product of degrees. */
+ * Layer 1 from an input that is zero outside the listed rows (flagged in row_flag):
+ * T = Â x, where row r sums only over its neighbours c with row_flag[c] set. The flagged
+ * entries of a row are first compacted branch-free into a short list (a store and an add
+ * per entry, no mispredicted branch), then gathered. Row r sums over them in its sorted
+ * column order, so T equals the full gather bit for bit (the skipped terms are exact
+ * zeros), while reading only the listed rows of x — the batch's few thousand rows, which
+ * stay in cache, instead of the whole table. */
 typedef struct {
     const lgcn_plan *p;
     const float *x;
     float *t_out;
-    const int32_t *rows;
-    int32_t n_rows;
 } restricted_job;
 
 static void restricted_worker(void *ctx, int t, int n) {
@@ -326,46 +321,25 @@ static void restricted_worker(void *ctx, int t, int n) {
     const lgcn_plan *p = j->p;
     const graph_adj *g = p->g;
     const int32_t lo = p->row_start[t], hi = p->row_start[t + 1];
-    /* locals, so the stores below cannot be taken to alias the structs' fields */
-    int32_t *restrict count = p->sub_count;
-    int32_t *restrict sub_indices = p->sub_indices;
-    float *restrict sub_values = p->sub_values;
     const int64_t *restrict indptr = g->indptr;
     const int32_t *restrict indices = g->indices;
     const float *restrict values = g->values;
-    const int32_t *restrict list = j->rows;
-    const int32_t n_list = j->n_rows;
-    (void)n;
-    memset(count + lo, 0, (size_t)(hi - lo) * sizeof *count);
-    for (int32_t i = 0; i < n_list; i++) {
-        const int32_t c = list[i];
-        int64_t a = indptr[c], b = indptr[c + 1], end = b;
-        if (lo > 0) {
-            while (a < b) { /* neighbours are sorted: skip to this thread's range */
-                int64_t mid = a + (b - a) / 2;
-                if (indices[mid] < lo)
-                    a = mid + 1;
-                else
-                    b = mid;
-            }
-        }
-        for (int64_t k = a; k < end; k++) {
-            const int32_t r = indices[k];
-            if (r >= hi) break;
-            const int64_t slot = indptr[r] + count[r]++;
-            sub_indices[slot] = c;
-            sub_values[slot] = values[k];
-        }
-    }
+    const uint8_t *restrict flag = p->row_flag;
+    int64_t *restrict hits = p->hit_buf + (size_t)t * (size_t)(p->max_degree + 1);
     const size_t d = (size_t)p->d;
+    (void)n;
     for (int32_t r = lo; r < hi; r++) {
-        const int64_t begin = indptr[r], end = begin + count[r];
+        int64_t nh = 0;
+        for (int64_t k = indptr[r]; k < indptr[r + 1]; k++) {
+            hits[nh] = k;
+            nh += flag[indices[k]];
+        }
         float *dst = j->t_out + (size_t)r * d;
         if (d == 64) {
             vec8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
-            for (int64_t k = begin; k < end; k++) {
-                const float *src = j->x + (size_t)sub_indices[k] * 64;
-                const float w = sub_values[k];
+            for (int64_t h = 0; h < nh; h++) {
+                const float *src = j->x + (size_t)indices[hits[h]] * 64;
+                const float w = values[hits[h]];
                 const vec8f wv = {w, w, w, w, w, w, w, w};
                 a0 += wv * load8(src);
                 a1 += wv * load8(src + 8);
@@ -386,9 +360,9 @@ static void restricted_worker(void *ctx, int t, int n) {
             store8(dst + 56, a7);
         } else {
             for (size_t col = 0; col < d; col++) dst[col] = 0.0f;
-            for (int64_t k = begin; k < end; k++) {
-                const float *src = j->x + (size_t)sub_indices[k] * d;
-                const float w = sub_values[k];
+            for (int64_t h = 0; h < nh; h++) {
+                const float *src = j->x + (size_t)indices[hits[h]] * d;
+                const float w = values[hits[h]];
                 for (size_t col = 0; col < d; col++) dst[col] += w * src[col];
             }
         }
@@ -409,7 +383,7 @@ static void propagate_sparse(lgcn_plan *p, const float *x, const int32_t *rows, 
         run_layers(p, x, x, 1, out, 0, NULL, 0, sink, sink_ctx, p->row_flag);
         return;
     }
-    restricted_job rj = {p, x, p->layer_buf[0], rows, n_rows};
+    restricted_job rj = {p, x, p->layer_buf[0]};
     graph_pool_run(p->pool, restricted_worker, &rj);
     /* E_1 is in layer_buf[0]; layer 2 onwards are ordinary full layers */
     run_layers(p, x, p->layer_buf[0], 2, out, 0, NULL, 0, sink, sink_ctx, p->row_flag);

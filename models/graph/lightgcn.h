@@ -39,10 +39,9 @@ typedef struct lgcn_plan {
     float *sum_buf;       /* (n_nodes, d) running E_0 + ... + E_l (L >= 3 only) */
     int32_t *row_start;   /* n_threads + 1 row boundaries */
     int n_threads;
-    /* lgcn_propagate_sparse scratch: Â restricted to the listed columns (L >= 2) */
-    int32_t *sub_count;   /* n_nodes */
-    int32_t *sub_indices; /* nnz, in Â's row slots */
-    float *sub_values;    /* nnz */
+    /* lgcn_propagate_sparse scratch */
+    int32_t max_degree;
+    int64_t *hit_buf;     /* n_threads x (max_degree + 1): a row's entries on listed rows */
     float *sink_buf;      /* n_threads x d: a row handed to a sink (generic width) */
     uint8_t *row_flag;    /* n_nodes: the rows listed to lgcn_propagate_sparse */
 } lgcn_plan;
