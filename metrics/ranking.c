@@ -246,35 +246,46 @@ static void group_maxima(const float *row, int32_t n_items, int groups, float *g
     }
 }
 
-/* k-th largest value of a[0..n) (1 <= k <= n), by quickselect; a is reordered. */
-static float kth_largest(float *a, int n, int k) {
-    int lo = 0, hi = n - 1, target = k - 1;
-    while (lo < hi) {
-        float x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+/* k-th largest value of a[0..n) (1 <= k <= n); a and b (n floats each) are scratch.
+ * Quickselect with a branch-free three-way partition: each element is written to both
+ * ends of the other buffer — greater ones at the front, smaller ones at the back — and only
+ * the matching end advances, so the loop has no data-dependent branch (a Hoare partition
+ * mispredicts about every other comparison on these values and cost as much as the whole
+ * scan of the row). NaN never occurs here (group maxima start at -inf and grow by `>`). */
+static float kth_largest(float *a, float *b, int n, int k) {
+    float *cur = a, *spare = b;
+    for (;;) {
+        if (n == 1) return cur[0];
+        float x = cur[0], y = cur[n / 2], z = cur[n - 1];
         float pivot = x > y ? (y > z ? y : (x > z ? z : x)) : (x > z ? x : (y > z ? z : y));
-        int i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] > pivot) i++;
-            while (pivot > a[j]) j--;
-            if (i <= j) {
-                float t = a[i];
-                a[i++] = a[j];
-                a[j--] = t;
-            }
+        int n_gt = 0, n_lt = 0;
+        for (int i = 0; i < n; i++) {
+            float v = cur[i];
+            spare[n_gt] = v;
+            spare[n - 1 - n_lt] = v;
+            n_gt += v > pivot;
+            n_lt += v < pivot;
         }
-        if (target <= j)
-            hi = j;
-        else if (target >= i)
-            lo = i;
-        else
-            return a[target];
+        /* spare[0, n_gt) > pivot, spare[n - n_lt, n) < pivot; the old run becomes spare */
+        int n_eq = n - n_gt - n_lt;
+        float *old = cur;
+        if (k <= n_gt) {
+            cur = spare;
+            n = n_gt;
+        } else if (k <= n_gt + n_eq) {
+            return pivot;
+        } else {
+            k -= n_gt + n_eq;
+            cur = spare + (n - n_lt);
+            n = n_lt;
+        }
+        spare = old;
     }
-    return a[target];
 }
 
 typedef struct topk_scratch {
     scored_item *cand; /* max(n_items, topk_buffer_cap(k)) */
-    float *gmax;       /* 2 * group_count(n_items) */
+    float *gmax;       /* 3 * group_count(n_items) */
 } topk_scratch;
 
 static int topk_buffer_cap(int k) { return 2 * k + 64; }
@@ -283,7 +294,7 @@ static void topk_scratch_init(topk_scratch *ws, int32_t n_items, int k) {
     size_t cap = (size_t)n_items > (size_t)topk_buffer_cap(k) ? (size_t)n_items
                                                               : (size_t)topk_buffer_cap(k);
     ws->cand = bb_malloc(cap * sizeof *ws->cand);
-    ws->gmax = bb_malloc(2 * ((size_t)group_count(n_items) + 8) * sizeof *ws->gmax);
+    ws->gmax = bb_malloc(3 * ((size_t)group_count(n_items) + 8) * sizeof *ws->gmax);
 }
 
 static void topk_scratch_free(topk_scratch *ws) {
@@ -297,10 +308,10 @@ static int topk_core(float *row, int32_t n_items, const int32_t *mask, size_t n_
     int groups = group_count(n_items);
     if (groups >= k && groups > 0) {
         for (size_t m = 0; m < n_mask; m++) row[mask[m]] = -INFINITY;
-        float *gmax = ws->gmax, *work = ws->gmax + groups;
+        float *gmax = ws->gmax, *work = ws->gmax + groups, *work2 = ws->gmax + 2 * groups;
         group_maxima(row, n_items, groups, gmax);
         memcpy(work, gmax, (size_t)groups * sizeof *work);
-        float t = kth_largest(work, groups, k);
+        float t = kth_largest(work, work2, groups, k);
         if (t > -INFINITY) {
             int n = 0;
             for (int b = 0; b < groups; b++) {

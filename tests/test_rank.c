@@ -201,6 +201,33 @@ static void test_topk_matches_full_sort(void) {
         TEST_EQ_INT(n, k < n_order ? k : n_order);
         for (int p = 0; p < n; p++) TEST_EQ_INT(out[p], order[p]);
     }
+    /* A catalogue large enough for the block-maxima path at K up to 100 (128 groups), with
+     * continuous scores, few distinct scores, and masked stretches. */
+    enum { N2 = 2000 };
+    float *s2 = bb_malloc(N2 * sizeof *s2);
+    int32_t *order2 = bb_malloc(N2 * sizeof *order2), *out2 = bb_malloc(N2 * sizeof *out2);
+    int32_t mask2[200];
+    for (int trial = 0; trial < 60; trial++) {
+        int distinct = trial % 3 == 0 ? 5 : trial % 3 == 1 ? 1000 : 0;
+        for (int i = 0; i < N2; i++)
+            s2[i] = distinct ? (float)bb_rng_below(&rng, (uint64_t)distinct)
+                             : (float)bb_rng_normal(&rng);
+        size_t n_mask = bb_rng_below(&rng, 200);
+        int32_t start = (int32_t)bb_rng_below(&rng, N2 - 200);
+        for (size_t m = 0; m < n_mask; m++) mask2[m] = start + (int32_t)m; /* a masked run */
+        int n_order = 0;
+        for (int32_t i = 0; i < N2; i++)
+            if (i < start || i >= start + (int32_t)n_mask) order2[n_order++] = i;
+        cmp_scores = s2;
+        qsort(order2, (size_t)n_order, sizeof *order2, cmp_rank);
+        int k = 1 + (int)bb_rng_below(&rng, 100);
+        int n = bb_rank_topk(s2, N2, mask2, n_mask, k, out2);
+        TEST_EQ_INT(n, k);
+        for (int p = 0; p < n; p++) TEST_EQ_INT(out2[p], order2[p]);
+    }
+    free(s2);
+    free(order2);
+    free(out2);
 }
 
 static void test_masked_heldout_is_dropped_and_second_mask_applies(void) {
