@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -35,7 +36,7 @@
 #define REF_RECALL20_EPOCH16 0.0826
 
 static char yelp_dir[1024];
-static char run_dir[1024];
+static char run_dir[256];
 
 static const char *yelp(void) {
     const char *shared = bb_bench_shared_dir();
@@ -44,12 +45,14 @@ static const char *yelp(void) {
     return bb_path_exists(yelp_dir) ? yelp_dir : NULL;
 }
 
-/* Runs `$BB_BIN rank ARGS --json` and returns the parsed object (NULL on failure). */
+/* Runs `$BB_BIN rank ARGS --json` and returns the parsed object (NULL on failure, with the
+ * command's stderr shown). Its human summary goes to a scratch file, not the bench log. */
 static cJSON *run_rank(const char *args) {
     const char *bin = getenv("BB_BIN");
     if (!bin || !*bin) bin = "build/release/beatbench";
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "BB_QUIET=1 %s rank %s --json", bin, args);
+    char errpath[64], cmd[8192];
+    snprintf(errpath, sizeof errpath, "/tmp/bb_bench_rank.%ld.err", (long)getpid());
+    snprintf(cmd, sizeof cmd, "BB_QUIET=1 %s rank %s --json 2> %s", bin, args, errpath);
     FILE *p = popen(cmd, "r");
     if (!p) return NULL;
     char *buf = NULL;
@@ -61,7 +64,14 @@ static cJSON *run_rank(const char *args) {
     fclose(mem);
     int st = pclose(p);
     cJSON *js = st == 0 ? cJSON_Parse(buf) : NULL;
-    if (!js) bb_bench_note("command failed: %s", cmd);
+    if (!js) {
+        char *msg = NULL;
+        bb_error err;
+        bb_bench_note("command failed: %s", cmd);
+        if (bb_read_file(errpath, &msg, NULL, &err) == BB_OK) bb_bench_note("%s", msg);
+        free(msg);
+    }
+    remove(errpath);
     free(buf);
     return js;
 }
@@ -86,7 +96,7 @@ static int bench_lightgcn(void) {
     }
     int threads = bb_bench_threads(), missed = 0;
     bb_bench_note("yelp, %d threads (targets are for 2), d=64, 2 layers, B=2048", threads);
-    char args[2048];
+    char args[4096];
     snprintf(args, sizeof args, "--data %s --model lightgcn --epochs 1 --threads %d --seed 1",
              dir, threads);
     cJSON *one = run_rank(args);
