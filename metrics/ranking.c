@@ -96,8 +96,10 @@ int bb_rank_lists_contains(const bb_rank_lists *lists, int32_t user, int32_t ite
 }
 
 /* ------------------------------------------------------------------------------------------
- * Top-K selection with a candidate buffer. Items are scanned in ascending id while a
- * threshold t holds the score of the k-th best candidate kept at the last compaction. A
+ * Top-K selection with a candidate buffer — the general path, used when the block-maxima
+ * path below does not apply (small catalogues, rows of -inf/NaN). Items are scanned in
+ * ascending id while a threshold t holds the score of the k-th best candidate kept at the
+ * last compaction. A
  * later item whose score equals t has a higher id than every kept candidate, so it is worse
  * than all k of them: a strict `s > t` is the whole admission test, and NaN fails it. Admitted
  * items are appended; when the buffer is full, a quickselect keeps the best k and raises t.
