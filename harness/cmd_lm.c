@@ -30,7 +30,8 @@
 #include "models/lm/lm_train.h"
 
 static const bb_cfg_key lm_schema[] = {
-    BB_CFG_INT_KEY(lm_config, vocab, 262, 1 << 20, "BPE vocabulary: 256 bytes + merges + 6 specials"),
+    BB_CFG_INT_KEY(lm_config, vocab, 262, 1 << 20,
+                   "BPE vocabulary: 256 bytes + merges + 6 specials"),
     BB_CFG_INT_KEY(lm_config, context, 2, 8192, "sequence length"),
     BB_CFG_INT_KEY(lm_config, d_model, 4, 8192, "hidden width"),
     BB_CFG_INT_KEY(lm_config, n_layers, 1, 256, "transformer blocks"),
@@ -75,25 +76,33 @@ static int cmd_pretrain(int argc, char **argv) {
     int threads = bb_num_cores(), resume = 0, stop_after = 0, json = 0;
     const bb_opt opts[] = {
         {"--data", BB_OPT_STR, &data, "DIR", "dataset directory (explanations.csv)"},
-        {"--split", BB_OPT_STR, &split, "FILE", "zero-shot split file (default: make one from --seed)"},
-        {"--config", BB_OPT_STR, &config, "FILE", "LM config JSON (default: harness/configs/lm/default.json values)"},
+        {"--split", BB_OPT_STR, &split, "FILE",
+         "zero-shot split file (default: make one from --seed)"},
+        {"--config", BB_OPT_STR, &config, "FILE",
+         "LM config JSON (default: harness/configs/lm/default.json values)"},
         {"--out", BB_OPT_STR, &out, "DIR", "LM directory to write"},
-        {"--resume", BB_OPT_FLAG, &resume, NULL, "continue from DIR/checkpoint (bit-identical with the same --threads)"},
+        {"--resume", BB_OPT_FLAG, &resume, NULL,
+         "continue from DIR/checkpoint (bit-identical with the same --threads)"},
         {"--seed", BB_OPT_U64, &seed, "S", "random seed (default 1)"},
         {"--threads", BB_OPT_INT, &threads, "N", "worker threads (default: all cores)"},
-        {"--stop-after", BB_OPT_INT, &stop_after, "N", "checkpoint and stop after N steps (resume later)"},
+        {"--stop-after", BB_OPT_INT, &stop_after, "N",
+         "checkpoint and stop after N steps (resume later)"},
         {"--json", BB_OPT_FLAG, &json, NULL, "print one JSON object on stdout"},
         {0}};
-    const bb_cmd_spec spec = {"lm pretrain", "--data DIR --out DIR [options]",
+    const bb_cmd_spec spec = {"lm pretrain",
+                              "--data DIR --out DIR [options]",
                               "Pretrain the LM (BPE tokenizer + GPT-style decoder) on the training "
                               "text of a split: titles, summaries and train explanations.",
-                              0, 0, NULL};
+                              0,
+                              0,
+                              NULL};
     bb_positionals pos;
     int rc = bb_opts_parse(&spec, opts, argc, argv, &pos);
     if (rc) return rc < 0 ? BB_EXIT_OK : rc;
     if (!data) return bb_cli_usage(spec.name, "--data DIR is required");
     if (!out) return bb_cli_usage(spec.name, "--out DIR is required");
-    if (threads < 1) return bb_cli_usage(spec.name, "--threads: expected at least 1, got %d", threads);
+    if (threads < 1)
+        return bb_cli_usage(spec.name, "--threads: expected at least 1, got %d", threads);
     if (stop_after < 0) return bb_cli_usage(spec.name, "--stop-after: expected N >= 0");
     bb_error err = {{0}};
     lm_config cfg;
@@ -105,22 +114,29 @@ static int cmd_pretrain(int argc, char **argv) {
     if (rc != BB_OK) return bb_cli_fail(&err);
     lm_corpus corpus;
     if (lm_corpus_build(data, split, seed, &corpus, &err) != BB_OK) return bb_cli_fail(&err);
-    fprintf(stderr, "lm pretrain: %zu training texts (%zu bytes), %zu validation texts; "
-                    "%zu test-only texts kept out\n",
+    fprintf(stderr,
+            "lm pretrain: %zu training texts (%zu bytes), %zu validation texts; "
+            "%zu test-only texts kept out\n",
             corpus.n_train, corpus.train_bytes, corpus.n_valid, corpus.leakage.test_only_texts);
     /* Without --split, the split made from --seed is kept beside the LM for later stages. */
     char *split_out = NULL;
     if (!split) {
         split_out = bb_path_join(out, "split.csv");
-        if (bb_mkdir_p(out, &err) != BB_OK || bb_split_write(&corpus.split, split_out, &err) != BB_OK) {
+        if (bb_mkdir_p(out, &err) != BB_OK ||
+            bb_split_write(&corpus.split, split_out, &err) != BB_OK) {
             free(split_out);
             lm_corpus_free(&corpus);
             return bb_cli_fail(&err);
         }
     }
-    lm_train_opts o = {.out_dir = out, .seed = seed, .threads = threads, .resume = resume,
-                       .stop_after = stop_after, .data_dir = data,
-                       .split_path = split ? split : split_out, .code_version = BB_VERSION};
+    lm_train_opts o = {.out_dir = out,
+                       .seed = seed,
+                       .threads = threads,
+                       .resume = resume,
+                       .stop_after = stop_after,
+                       .data_dir = data,
+                       .split_path = split ? split : split_out,
+                       .code_version = BB_VERSION};
     lm_train_result r;
     rc = lm_pretrain(&corpus, &cfg, &o, &r, &err);
     lm_corpus_free(&corpus);
@@ -163,9 +179,11 @@ static int cmd_generate(int argc, char **argv) {
     uint64_t seed = 1;
     const bb_opt opts[] = {
         {"--lm", BB_OPT_STR, &dir, "DIR", "LM directory (lm pretrain --out)"},
-        {"--prompt", BB_OPT_STR, &prompt, "TEXT", "prompt; <bos> <U> <I> <EXPLAIN> ... are special tokens"},
+        {"--prompt", BB_OPT_STR, &prompt, "TEXT",
+         "prompt; <bos> <U> <I> <EXPLAIN> ... are special tokens"},
         {"--max-new", BB_OPT_INT, &max_new, "N", "new tokens at most (default 128)"},
-        {"--temperature", BB_OPT_DOUBLE, &temperature, "T", "sampling temperature; 0 = greedy (default)"},
+        {"--temperature", BB_OPT_DOUBLE, &temperature, "T",
+         "sampling temperature; 0 = greedy (default)"},
         {"--top-k", BB_OPT_INT, &top_k, "K", "sample from the K most likely tokens (0 = all)"},
         {"--top-p", BB_OPT_DOUBLE, &top_p, "P", "nucleus: smallest set with mass P (default 1)"},
         {"--beam", BB_OPT_INT, &beam, "W", "beam search of width W (default 1: off)"},
@@ -173,8 +191,11 @@ static int cmd_generate(int argc, char **argv) {
         {"--threads", BB_OPT_INT, &threads, "N", "worker threads (default: all cores)"},
         {"--json", BB_OPT_FLAG, &json, NULL, "print one JSON object on stdout"},
         {0}};
-    const bb_cmd_spec spec = {"lm generate", "--lm DIR --prompt TEXT [options]",
-                              "Continue a prompt with the LM; stops at <eos> or --max-new.", 0, 0,
+    const bb_cmd_spec spec = {"lm generate",
+                              "--lm DIR --prompt TEXT [options]",
+                              "Continue a prompt with the LM; stops at <eos> or --max-new.",
+                              0,
+                              0,
                               NULL};
     bb_positionals pos;
     int rc = bb_opts_parse(&spec, opts, argc, argv, &pos);
@@ -183,7 +204,9 @@ static int cmd_generate(int argc, char **argv) {
     if (!prompt) return bb_cli_usage(spec.name, "--prompt TEXT is required");
     if (max_new < 1) return bb_cli_usage(spec.name, "--max-new: expected at least 1");
     if (temperature < 0 || top_k < 0 || !(top_p > 0 && top_p <= 1) || beam < 1 || beam > 64)
-        return bb_cli_usage(spec.name, "need --temperature >= 0, --top-k >= 0, --top-p in (0, 1], --beam in [1, 64]");
+        return bb_cli_usage(
+            spec.name,
+            "need --temperature >= 0, --top-k >= 0, --top-p in (0, 1], --beam in [1, 64]");
     bb_error err = {{0}};
     lm_bundle b;
     if (lm_bundle_load(dir, &b, &err) != BB_OK) return bb_cli_fail(&err);
@@ -236,14 +259,18 @@ static int cmd_encode(int argc, char **argv) {
     int layer = -1, threads = bb_num_cores(), json = 0;
     const bb_opt opts[] = {
         {"--lm", BB_OPT_STR, &dir, "DIR", "LM directory (lm pretrain --out)"},
-        {"--layer", BB_OPT_INT, &layer, "L", "hidden layer: 0 embeddings .. n_layers final LayerNorm (default)"},
+        {"--layer", BB_OPT_INT, &layer, "L",
+         "hidden layer: 0 embeddings .. n_layers final LayerNorm (default)"},
         {"--threads", BB_OPT_INT, &threads, "N", "worker threads (default: all cores)"},
         {"--json", BB_OPT_FLAG, &json, NULL, "print {dim, layer, vectors} as JSON instead of CSV"},
         {0}};
-    const bb_cmd_spec spec = {"lm encode", "--lm DIR [--layer L] < lines",
+    const bb_cmd_spec spec = {"lm encode",
+                              "--lm DIR [--layer L] < lines",
                               "Sentence vectors of stdin lines: the mean hidden state over each "
                               "line's tokens; one CSV row of floats per line (no header).",
-                              0, 0, NULL};
+                              0,
+                              0,
+                              NULL};
     bb_positionals pos;
     int rc = bb_opts_parse(&spec, opts, argc, argv, &pos);
     if (rc) return rc < 0 ? BB_EXIT_OK : rc;
@@ -302,17 +329,23 @@ static int cmd_bench(int argc, char **argv) {
     const bb_opt opts[] = {
         {"--config", BB_OPT_STR, &config, "FILE", "LM config JSON (default: the default config)"},
         {"--threads", BB_OPT_INT, &threads, "N", "worker threads (default: all cores)"},
-        {"--steps", BB_OPT_INT, &steps, "N", "timed training steps after one warm-up step (default 5)"},
+        {"--steps", BB_OPT_INT, &steps, "N",
+         "timed training steps after one warm-up step (default 5)"},
         {"--json", BB_OPT_FLAG, &json, NULL, "print one JSON object on stdout"},
         {0}};
-    const bb_cmd_spec spec = {"lm bench", "[--config FILE] [--threads N] [--steps N]",
-                              "Training throughput of the LM (forward + backward + AdamW) on "
-                              "random tokens: tokens/s and GFLOP/s counted as 6 x params x tokens/s.",
-                              0, 0, NULL};
+    const bb_cmd_spec spec = {
+        "lm bench",
+        "[--config FILE] [--threads N] [--steps N]",
+        "Training throughput of the LM (forward + backward + AdamW) on "
+        "random tokens: tokens/s and GFLOP/s counted as 6 x params x tokens/s.",
+        0,
+        0,
+        NULL};
     bb_positionals pos;
     int rc = bb_opts_parse(&spec, opts, argc, argv, &pos);
     if (rc) return rc < 0 ? BB_EXIT_OK : rc;
-    if (threads < 1 || steps < 1) return bb_cli_usage(spec.name, "--threads and --steps must be at least 1");
+    if (threads < 1 || steps < 1)
+        return bb_cli_usage(spec.name, "--threads and --steps must be at least 1");
     bb_error err = {{0}};
     lm_config cfg;
     if (load_config(config, &cfg, &err) != BB_OK) return bb_cli_fail(&err);
@@ -340,7 +373,8 @@ static int cmd_bench(int argc, char **argv) {
     }
     double secs = bb_now() - t0, tps = (double)steps * (double)n / secs;
     double params = (double)lm_num_params(lm), gflops = 6.0 * params * tps / 1e9;
-    fprintf(stderr, "lm bench: %d threads, batch %d x %d, %.0f params: %.0f tokens/s, %.1f GFLOP/s\n",
+    fprintf(stderr,
+            "lm bench: %d threads, batch %d x %d, %.0f params: %.0f tokens/s, %.1f GFLOP/s\n",
             threads, B, T, params, tps, gflops);
     if (json) {
         printf("{");

@@ -169,10 +169,11 @@ static void test_save_load_identical(void) {
 static void test_bad_files_are_errors(void) {
     lm_bpe *tok = NULL;
     bb_error err;
-    const char *head = "{\"format\":\"beatbench-bpe\",\"version\":1,\"pretokenizer\":\"beatbench-v1\",";
+    const char *head =
+        "{\"format\":\"beatbench-bpe\",\"version\":1,\"pretokenizer\":\"beatbench-v1\",";
     char buf[512];
-    TEST_ERR_CONTAINS(lm_bpe_parse("t.json", "{\"format\":\n\"beatbench-bpe\",", &tok, &err),
-                      &err, "t.json:2: not valid JSON");
+    TEST_ERR_CONTAINS(lm_bpe_parse("t.json", "{\"format\":\n\"beatbench-bpe\",", &tok, &err), &err,
+                      "t.json:2: not valid JSON");
     snprintf(buf, sizeof buf, "%s\"vocab_size\":263,\"merges\":[[97,300]],\"specials\":[]}", head);
     TEST_ERR_CONTAINS(lm_bpe_parse("t.json", buf, &tok, &err), &err,
                       "field 'merges[0][1]': expected a token id in [0, 256)");
@@ -191,6 +192,7 @@ static void test_bad_files_are_errors(void) {
 static void test_round_trip_real_explanations(void) {
     const char *shared = bb_test_shared_dir();
     if (!shared) TEST_SKIP("no shared data directory");
+    if (getenv("BB_VALGRIND")) TEST_SKIP("6 MB of real text is too slow under valgrind");
     const char *names[] = {"yelp", "amazon", "google"};
     int done = 0;
     for (int d = 0; d < 3; d++) {

@@ -23,7 +23,8 @@ typedef struct fixture {
 static int fixture_init(fixture *f) {
     bb_error err;
     if (lm_bpe_train(corpus, NULL, 5, 320, 1, &f->tok, &err) != BB_OK) return 0;
-    lm_arch a = {.vocab = f->tok->vocab_size, .context = 16, .d_model = 8, .n_layers = 2, .n_heads = 2};
+    lm_arch a = {
+        .vocab = f->tok->vocab_size, .context = 16, .d_model = 8, .n_layers = 2, .n_heads = 2};
     f->lm = lm_create(&a, 9);
     bb_rng rng;
     bb_rng_seed(&rng, 9, "test/lm-encode-weights");
@@ -71,7 +72,8 @@ static void test_sentence_vector_is_token_mean(void) {
         }
         free(h);
         lm_sentence_vectors(f.lm, f.tok, &corpus[i], NULL, 1, 2, single);
-        for (int c = 0; c < 8; c++) worst_batch = fmax(worst_batch, fabs(single[c] - batch[i * 8 + c]));
+        for (int c = 0; c < 8; c++)
+            worst_batch = fmax(worst_batch, fabs(single[c] - batch[i * 8 + c]));
     }
     int empty_zero = 1;
     for (int c = 0; c < 8; c++) empty_zero &= batch[3 * 8 + c] == 0.0f;
@@ -104,7 +106,8 @@ static void test_token_vectors_and_adapter(void) {
     size_t k0 = tv.start[1], count = tv.start[2] - tv.start[1];
     double worst = 0.0;
     for (size_t t = 0; t < count; t++)
-        for (int c = 0; c < 8; c++) worst = fmax(worst, fabs(h[(t + 1) * 8 + c] - tv.vectors[(k0 + t) * 8 + c]));
+        for (int c = 0; c < 8; c++)
+            worst = fmax(worst, fabs(h[(t + 1) * 8 + c] - tv.vectors[(k0 + t) * 8 + c]));
     free(h);
     lm_text_encoder enc = {.model = f.lm, .tok = f.tok, .layer = 1};
     sink_ctx s = {.len = 0};
@@ -117,7 +120,8 @@ static void test_token_vectors_and_adapter(void) {
     int32_t id = l0.ids[0];
     double worst_l0 = 0.0;
     for (int c = 0; c < 8; c++)
-        worst_l0 = fmax(worst_l0, fabs(l0.vectors[c] - (f.lm->wte->data[id * 8 + c] + f.lm->wpe->data[8 + c])));
+        worst_l0 = fmax(
+            worst_l0, fabs(l0.vectors[c] - (f.lm->wte->data[id * 8 + c] + f.lm->wpe->data[8 + c])));
     /* A text longer than the context is cut; the rest is counted as truncated. */
     const char *longtext = "fresh food and friendly staff fresh food and friendly staff again";
     sink_ctx s2 = {.len = 0};

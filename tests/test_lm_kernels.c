@@ -66,7 +66,8 @@ static void test_layernorm_gradients(void) {
     k.x = randn(&rng, n, 2.0f), k.w = randn(&rng, k.C, 1.0f), k.b = randn(&rng, k.C, 1.0f);
     k.r = randn(&rng, n, 1.0f), k.out = malloc(n * sizeof(float));
     k.aux1 = malloc(k.B * sizeof(float)), k.aux2 = malloc(k.B * sizeof(float));
-    float *dx = calloc(n, sizeof(float)), *dw = calloc(k.C, sizeof(float)), *db = calloc(k.C, sizeof(float));
+    float *dx = calloc(n, sizeof(float)), *dw = calloc(k.C, sizeof(float)),
+          *db = calloc(k.C, sizeof(float));
     ln_loss(&k);
     lm_layernorm_backward(dx, dw, db, k.r, k.x, k.w, k.aux1, k.aux2, k.B, k.C);
     double e1 = max_rel_err(ln_loss, &k, k.x, dx, n);
@@ -98,7 +99,8 @@ static void test_matmul_gradients(void) {
     kcase k = {.B = 6, .C = 7, .OC = 5};
     k.x = randn(&rng, 42, 1.0f), k.w = randn(&rng, 35, 1.0f), k.b = randn(&rng, 5, 1.0f);
     k.r = randn(&rng, 30, 1.0f), k.out = malloc(30 * sizeof(float));
-    float *dx = calloc(42, sizeof(float)), *dw = calloc(35, sizeof(float)), *db = calloc(5, sizeof(float));
+    float *dx = calloc(42, sizeof(float)), *dw = calloc(35, sizeof(float)),
+          *db = calloc(5, sizeof(float));
     mm_loss(&k);
     /* Hand check of one output: out[1][2] = x[1] . w[2] + b[2]. */
     double want = k.b[2];
@@ -112,7 +114,8 @@ static void test_matmul_gradients(void) {
     float *dx2 = calloc(42, sizeof(float));
     lm_matmul_backward(dx2, NULL, NULL, k.r, k.x, k.w, 6, 7, 5);
     int same = memcmp(dx, dx2, 42 * sizeof(float)) == 0;
-    free(dx), free(dx2), free(dw), free(db), free(k.x), free(k.w), free(k.b), free(k.r), free(k.out);
+    free(dx), free(dx2), free(dw), free(db), free(k.x), free(k.w), free(k.b), free(k.r),
+        free(k.out);
     TEST_NEAR(got, want, 1e-5);
     TEST_TRUE(e1 < TOL);
     TEST_TRUE(e2 < TOL);
@@ -128,7 +131,8 @@ static double att_loss(kcase *k) {
 }
 
 /* T = 5 fits one query block; T = 70 spans two (the causal blocking's edge case). */
-static void check_attention(int B, int T, int C, int NH, double *err, int *first_is_v, int *causal) {
+static void check_attention(int B, int T, int C, int NH, double *err, int *first_is_v,
+                            int *causal) {
     bb_rng rng;
     bb_rng_seed(&rng, (uint64_t)T, "test/lm-att");
     kcase k = {.B = B, .T = T, .C = C, .NH = NH};
@@ -264,7 +268,8 @@ static void test_embedding_with_injection(void) {
     k.w = randn(&rng, 12, 1.0f); /* wpe (3, 4) */
     k.b = randn(&rng, 8, 1.0f);  /* injected (2, 4) */
     k.r = randn(&rng, 24, 1.0f), k.out = malloc(24 * sizeof(float));
-    float *dwte = calloc(16, sizeof(float)), *dwpe = calloc(12, sizeof(float)), *dinj = calloc(8, sizeof(float));
+    float *dwte = calloc(16, sizeof(float)), *dwpe = calloc(12, sizeof(float)),
+          *dinj = calloc(8, sizeof(float));
     emb_loss(&k);
     /* Row (b=1, t=1) is injected vector 1 plus position 1. */
     double got = k.out[(3 + 1) * 4 + 2], want = (double)k.b[4 + 2] + k.w[4 + 2];

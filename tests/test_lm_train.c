@@ -23,8 +23,9 @@ static const char *synth_dir(void) {
     if (!dir[0]) {
         setenv("BB_QUIET", "1", 1);
         snprintf(dir, sizeof dir, "%s", bb_test_tmp_path("lm_synth"));
-        const char *argv[] = {"data", "synth", "--out", dir, "--users", "200", "--items", "120",
-                              "--interactions", "2000", "--explained", "240", "--seed", "3"};
+        const char *argv[] = {"data",    "synth", "--out",          dir,    "--users",     "200",
+                              "--items", "120",   "--interactions", "2000", "--explained", "240",
+                              "--seed",  "3"};
         if (run_cli(14, argv) != 0) dir[0] = '\0';
     }
     return dir[0] ? dir : NULL;
@@ -58,7 +59,7 @@ static void test_schedule_and_eval_windows(void) {
     c.lr = 1.0, c.warmup = 4, c.min_lr_ratio = 0.1;
     TEST_NEAR(lm_config_lr(&c, 0, 14), 0.25, 1e-12); /* warmup: (step + 1) / warmup */
     TEST_NEAR(lm_config_lr(&c, 3, 14), 1.0, 1e-12);
-    TEST_NEAR(lm_config_lr(&c, 4, 14), 1.0, 1e-12); /* cosine starts at the peak ... */
+    TEST_NEAR(lm_config_lr(&c, 4, 14), 1.0, 1e-12);  /* cosine starts at the peak ... */
     TEST_NEAR(lm_config_lr(&c, 13, 14), 0.1, 1e-12); /* ... and ends at lr * min_lr_ratio */
     TEST_NEAR(lm_config_lr(&c, 8, 14), 0.1 + 0.45 * (1 + cos(M_PI * 4.0 / 9.0)), 1e-12);
     /* Windows of T + 1 = 5 over 10 tokens: targets 1..4, 5..8, 9: every token but the first. */
@@ -72,7 +73,9 @@ static void test_schedule_and_eval_windows(void) {
     TEST_EQ_INT(l.count, 9);
     /* Add-one smoothing: counts 3,2,2,2,1 over 10 tokens and 5 types -> (c + 1) / 15. */
     TEST_NEAR(logp[0], log(4.0 / 15.0), 1e-12);
-    TEST_NEAR(h, -(4.0 / 15 * log(4.0 / 15) + 3 * (3.0 / 15) * log(3.0 / 15) + 2.0 / 15 * log(2.0 / 15)), 1e-12);
+    TEST_NEAR(
+        h, -(4.0 / 15 * log(4.0 / 15) + 3 * (3.0 / 15) * log(3.0 / 15) + 2.0 / 15 * log(2.0 / 15)),
+        1e-12);
     /* Targets 1,2,3,4,0,1,2,3,0: two 0s, two each of 1..3, one 4. */
     double want = -(2 * log(4.0 / 15) + 6 * log(3.0 / 15) + log(2.0 / 15)) / 9.0;
     TEST_NEAR(ce, want, 1e-12);
@@ -168,7 +171,8 @@ static void test_save_load_identical_logits(void) {
 }
 
 /* Rewrites part of a file of the saved LM directory. */
-static void patch_file(const char *dir, const char *name, long offset, const char *bytes, long truncate_to) {
+static void patch_file(const char *dir, const char *name, long offset, const char *bytes,
+                       long truncate_to) {
     char path[1100];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     char *text;
@@ -210,7 +214,8 @@ static void test_corrupt_files_are_errors(void) {
     memcpy(p, "\"d_model\": 32", 13);
     TEST_OK(bb_write_file_atomic(cfg_path, cfg_text, len, &err), &err);
     free(cfg_text);
-    TEST_ERR_CONTAINS(lm_bundle_load(d, &back, &err), &err, "metadata 'd_model' is 16 but the model has 32");
+    TEST_ERR_CONTAINS(lm_bundle_load(d, &back, &err), &err,
+                      "metadata 'd_model' is 16 but the model has 32");
     /* A tokenizer of another size than the config says. */
     TEST_OK(lm_bundle_save(d, &b, NULL, &err), &err);
     lm_bpe *small;
@@ -236,13 +241,15 @@ static void test_cli_end_to_end(void) {
     TEST_OK(bb_write_file_atomic(cfg, tiny, strlen(tiny), &err), &err);
     const char *bad_text = "{\"d_model\": 16,\n \"n_head\": 2}\n";
     TEST_OK(bb_write_file_atomic(bad, bad_text, strlen(bad_text), &err), &err);
-    const char *pre[] = {"lm", "pretrain", "--data", dir, "--config", cfg, "--out", out, "--threads", "2"};
+    const char *pre[] = {"lm", "pretrain", "--data", dir,         "--config",
+                         cfg,  "--out",    out,      "--threads", "2"};
     TEST_EQ_INT(run_cli(10, pre), 0);
     char split[1100];
     snprintf(split, sizeof split, "%s/split.csv", out);
     TEST_TRUE(bb_path_exists(split));
     /* The kept split gives the same corpus: resuming a finished run is accepted. */
-    const char *again[] = {"lm", "pretrain", "--data", dir, "--split", split, "--out", out, "--resume", "--threads", "2"};
+    const char *again[] = {"lm",    "pretrain", "--data",   dir,         "--split", split,
+                           "--out", out,        "--resume", "--threads", "2"};
     TEST_EQ_INT(run_cli(11, again), 0);
     const char *gen[] = {"lm", "generate", "--lm", out, "--prompt", "The user", "--max-new", "3"};
     TEST_EQ_INT(run_cli(8, gen), 0);

@@ -33,8 +33,7 @@ void lm_ids_free(lm_ids *ids) {
 enum { CLS_SPACE, CLS_LETTER, CLS_DIGIT, CLS_OTHER };
 
 static int byte_class(unsigned char c) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
-        return CLS_SPACE;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return CLS_SPACE;
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80) return CLS_LETTER;
     if (c >= '0' && c <= '9') return CLS_DIGIT;
     return CLS_OTHER;
@@ -177,7 +176,7 @@ static void pair_stats_free(pair_stats *ps) {
 
 /* The distinct chunks of the corpus as token sequences; merges only shrink them. */
 typedef struct word_set {
-    int32_t *ids;  /* all words' ids, word w at ids + off[w] */
+    int32_t *ids; /* all words' ids, word w at ids + off[w] */
     size_t *off;
     int32_t *len;
     int64_t *freq;
@@ -221,13 +220,14 @@ static void collect_words(const char *const *texts, const size_t *lens, size_t n
 
 /* Removes (sign -1) or adds (sign +1) the pairs of word w to the statistics; touched pairs
  * are listed once per merge (stamp) so their new counts can be pushed on the heap. */
-static void account_word(pair_stats *ps, const word_set *ws, int32_t w, int sign,
-                         int32_t new_id, uint32_t stamp, word_list *touched) {
+static void account_word(pair_stats *ps, const word_set *ws, int32_t w, int sign, int32_t new_id,
+                         uint32_t stamp, word_list *touched) {
     const int32_t *ids = ws->ids + ws->off[w];
     for (int32_t i = 0; i + 1 < ws->len[w]; i++) {
         size_t s = pair_slot(ps, ids[i], ids[i + 1]);
         ps->count[s] += sign * ws->freq[w];
-        if (sign > 0 && (ids[i] == new_id || ids[i + 1] == new_id)) word_list_push(&ps->where[s], w);
+        if (sign > 0 && (ids[i] == new_id || ids[i + 1] == new_id))
+            word_list_push(&ps->where[s], w);
         if (ps->stamp[s] != stamp) {
             ps->stamp[s] = stamp;
             word_list_push(touched, (int32_t)s);
@@ -265,8 +265,8 @@ int lm_bpe_train(const char *const *texts, const size_t *lens, size_t n_texts, i
                  int min_frequency, lm_bpe **out, bb_error *err) {
     *out = NULL;
     if (vocab_size < 256 + LM_N_SPECIAL)
-        return bb_fail(err, "BPE vocab_size %d is below the %d byte and special tokens",
-                       vocab_size, 256 + LM_N_SPECIAL);
+        return bb_fail(err, "BPE vocab_size %d is below the %d byte and special tokens", vocab_size,
+                       256 + LM_N_SPECIAL);
     if (min_frequency < 1) min_frequency = 1;
     word_set ws;
     collect_words(texts, lens, n_texts, &ws);
@@ -277,8 +277,7 @@ int lm_bpe_train(const char *const *texts, const size_t *lens, size_t n_texts, i
     pair_heap heap = {0};
     word_list touched = {0};
     uint32_t stamp = 1;
-    for (size_t w = 0; w < ws.n; w++)
-        account_word(&ps, &ws, (int32_t)w, +1, -1, stamp, &touched);
+    for (size_t w = 0; w < ws.n; w++) account_word(&ps, &ws, (int32_t)w, +1, -1, stamp, &touched);
     /* Initial pairs: every word is recorded in the lists of its own pairs. */
     for (size_t w = 0; w < ws.n; w++) {
         const int32_t *ids = ws.ids + ws.off[w];
@@ -347,10 +346,12 @@ static lm_bpe *bpe_from_merges(const int32_t *merges, int32_t n_merges) {
     size_t *lens = bb_malloc((size_t)tok->vocab_size * sizeof *lens);
     size_t total = 0;
     for (int32_t t = 0; t < tok->vocab_size; t++) {
-        if (t < 256) lens[t] = 1;
+        if (t < 256)
+            lens[t] = 1;
         else if (t < 256 + n_merges)
             lens[t] = lens[merges[2 * (t - 256)]] + lens[merges[2 * (t - 256) + 1]];
-        else lens[t] = strlen(special_names[t - 256 - n_merges]);
+        else
+            lens[t] = strlen(special_names[t - 256 - n_merges]);
         total += lens[t];
     }
     tok->tok_off = bb_malloc(((size_t)tok->vocab_size + 1) * sizeof *tok->tok_off);

@@ -66,13 +66,13 @@ void lm_ids_free(lm_ids *ids);
 
 typedef struct lm_bpe {
     int32_t n_merges;
-    int32_t vocab_size;  /* 256 + n_merges + LM_N_SPECIAL */
-    int32_t *merges;     /* 2 * n_merges ids: (left, right) of merge i */
+    int32_t vocab_size; /* 256 + n_merges + LM_N_SPECIAL */
+    int32_t *merges;    /* 2 * n_merges ids: (left, right) of merge i */
     /* Token bytes: token t is tok_bytes[tok_off[t] .. tok_off[t+1]) (specials: their name). */
     char *tok_bytes;
-    size_t *tok_off;     /* vocab_size + 1 entries */
-    lm_u64map ranks;     /* (left << 32 | right) -> merge index */
-    lm_strmap cache;     /* chunk bytes -> (offset << 8 | count) into cache_ids */
+    size_t *tok_off; /* vocab_size + 1 entries */
+    lm_u64map ranks; /* (left << 32 | right) -> merge index */
+    lm_strmap cache; /* chunk bytes -> (offset << 8 | count) into cache_ids */
     int32_t *cache_ids;
     size_t cache_n, cache_cap;
 } lm_bpe;

@@ -42,8 +42,8 @@ int lm_bpe_save(const lm_bpe *tok, const char *path, bb_error *err) {
     return rc;
 }
 
-static int get_int(const cJSON *root, const char *path, const char *key, int lo, int hi,
-                   int *out, bb_error *err) {
+static int get_int(const cJSON *root, const char *path, const char *key, int lo, int hi, int *out,
+                   bb_error *err) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!v) return bb_fail(err, "%s: field '%s': missing", path, key);
     if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
@@ -105,8 +105,8 @@ int lm_bpe_parse(const char *path, const char *json, lm_bpe **out, bb_error *err
             /* A merge may only join tokens that exist before it. */
             if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
                 v->valuedouble < 0 || v->valuedouble >= 256 + i) {
-                bb_fail(err, "%s: field 'merges[%d][%d]': expected a token id in [0, %d)", path,
-                        i, k, 256 + i);
+                bb_fail(err, "%s: field 'merges[%d][%d]': expected a token id in [0, %d)", path, i,
+                        k, 256 + i);
                 goto fail;
             }
             merges[2 * i + k] = (int32_t)v->valuedouble;

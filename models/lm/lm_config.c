@@ -16,14 +16,22 @@ typedef struct key_desc {
     int is_int;
 } key_desc;
 
-#define KEY_INT(f) {#f, offsetof(lm_config, f), 1}
-#define KEY_DBL(f) {#f, offsetof(lm_config, f), 0}
+#define KEY_INT(f)                                                                                 \
+    { #f, offsetof(lm_config, f), 1 }
+#define KEY_DBL(f)                                                                                 \
+    { #f, offsetof(lm_config, f), 0 }
 static const key_desc keys[] = {
-    KEY_INT(vocab), KEY_INT(context), KEY_INT(d_model), KEY_INT(n_layers), KEY_INT(n_heads),
-    KEY_INT(bpe_min_frequency), KEY_INT(batch), KEY_INT(steps), KEY_DBL(epochs),
-    KEY_INT(warmup), KEY_DBL(lr), KEY_DBL(min_lr_ratio), KEY_DBL(weight_decay), KEY_DBL(clip),
-    KEY_DBL(beta1), KEY_DBL(beta2), KEY_DBL(eps), KEY_INT(eval_every), KEY_INT(eval_windows),
-    KEY_INT(checkpoint_every), {NULL, 0, 0},
+    KEY_INT(vocab),        KEY_INT(context),
+    KEY_INT(d_model),      KEY_INT(n_layers),
+    KEY_INT(n_heads),      KEY_INT(bpe_min_frequency),
+    KEY_INT(batch),        KEY_INT(steps),
+    KEY_DBL(epochs),       KEY_INT(warmup),
+    KEY_DBL(lr),           KEY_DBL(min_lr_ratio),
+    KEY_DBL(weight_decay), KEY_DBL(clip),
+    KEY_DBL(beta1),        KEY_DBL(beta2),
+    KEY_DBL(eps),          KEY_INT(eval_every),
+    KEY_INT(eval_windows), KEY_INT(checkpoint_every),
+    {NULL, 0, 0},
 };
 #undef KEY_INT
 #undef KEY_DBL
@@ -70,8 +78,11 @@ int lm_config_check(const lm_config *c, bb_error *err) {
 }
 
 lm_arch lm_config_arch(const lm_config *c, int vocab_size) {
-    lm_arch a = {.vocab = vocab_size, .context = c->context, .d_model = c->d_model,
-                 .n_layers = c->n_layers, .n_heads = c->n_heads};
+    lm_arch a = {.vocab = vocab_size,
+                 .context = c->context,
+                 .d_model = c->d_model,
+                 .n_layers = c->n_layers,
+                 .n_heads = c->n_heads};
     return a;
 }
 
@@ -101,7 +112,8 @@ char *lm_config_to_json(const lm_config *c) {
         const char *field = (const char *)c + k->offset;
         const char *sep = k == keys ? "\n" : ",\n";
         if (k->is_int)
-            len += (size_t)snprintf(s + len, cap - len, "%s  \"%s\": %d", sep, k->name, *(const int *)field);
+            len += (size_t)snprintf(s + len, cap - len, "%s  \"%s\": %d", sep, k->name,
+                                    *(const int *)field);
         else
             len += (size_t)snprintf(s + len, cap - len, "%s  \"%s\": %.17g", sep, k->name,
                                     *(const double *)field);
@@ -126,16 +138,18 @@ int lm_config_parse_json(const char *path, const char *text, lm_config *c, bb_er
             cJSON_Delete(root);
             return BB_ERR;
         }
-        if (!cJSON_IsNumber(item) ||
-            (k->is_int && (item->valuedouble != floor(item->valuedouble) ||
-                           fabs(item->valuedouble) > 2147483647.0))) {
-            bb_fail(err, "%s: key '%s': expected %s", path, k->name, k->is_int ? "an integer" : "a number");
+        if (!cJSON_IsNumber(item) || (k->is_int && (item->valuedouble != floor(item->valuedouble) ||
+                                                    fabs(item->valuedouble) > 2147483647.0))) {
+            bb_fail(err, "%s: key '%s': expected %s", path, k->name,
+                    k->is_int ? "an integer" : "a number");
             cJSON_Delete(root);
             return BB_ERR;
         }
         char *field = (char *)c + k->offset;
-        if (k->is_int) *(int *)field = (int)item->valuedouble;
-        else *(double *)field = item->valuedouble;
+        if (k->is_int)
+            *(int *)field = (int)item->valuedouble;
+        else
+            *(double *)field = item->valuedouble;
     }
     cJSON_Delete(root);
     if (lm_config_check(c, err) != BB_OK) return bb_fail_prefix(err, "%s", path);

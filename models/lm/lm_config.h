@@ -17,15 +17,15 @@
 
 typedef struct lm_config {
     /* architecture and tokenizer */
-    int vocab;    /* target BPE vocabulary (bytes + merges + specials) */
-    int context;  /* sequence length of training windows and maximum input length */
+    int vocab;   /* target BPE vocabulary (bytes + merges + specials) */
+    int context; /* sequence length of training windows and maximum input length */
     int d_model, n_layers, n_heads;
     int bpe_min_frequency; /* merges need a pair seen this often */
     /* optimisation */
-    int batch;    /* sequences per step */
-    int steps;    /* optimizer steps; 0 = from epochs */
+    int batch; /* sequences per step */
+    int steps; /* optimizer steps; 0 = from epochs */
     double epochs;
-    int warmup;   /* linear warmup steps */
+    int warmup; /* linear warmup steps */
     double lr, min_lr_ratio, weight_decay, clip, beta1, beta2, eps;
     /* bookkeeping */
     int eval_every;       /* steps between validation passes (0 = only at the end) */

@@ -18,15 +18,17 @@ static const char *trim(const char *s, size_t *len) {
     return s;
 }
 
-int lm_corpus_build(const char *data_dir, const char *split_path, uint64_t seed,
-                    lm_corpus *out, bb_error *err) {
+int lm_corpus_build(const char *data_dir, const char *split_path, uint64_t seed, lm_corpus *out,
+                    bb_error *err) {
     memset(out, 0, sizeof *out);
     char *ex_path = bb_path_join(data_dir, "explanations.csv");
     int rc = bb_explanations_load(ex_path, &out->ex, err);
     free(ex_path);
     if (rc != BB_OK) return rc;
-    if (split_path) rc = bb_split_load(split_path, &out->ex, &out->split, err);
-    else rc = bb_split_make(&out->ex, BB_SPLIT_DEFAULT_ZERO_SHOT, seed, &out->split, err);
+    if (split_path)
+        rc = bb_split_load(split_path, &out->ex, &out->split, err);
+    else
+        rc = bb_split_make(&out->ex, BB_SPLIT_DEFAULT_ZERO_SHOT, seed, &out->split, err);
     if (rc != BB_OK) {
         bb_explanations_free(&out->ex);
         return rc;

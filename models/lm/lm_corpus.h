@@ -27,20 +27,20 @@
 typedef struct lm_corpus {
     bb_explanations ex;
     bb_split split;
-    bb_train_texts sources;   /* the allowed training texts */
-    const char **train;       /* trimmed views: train[i] has train_len[i] bytes */
+    bb_train_texts sources; /* the allowed training texts */
+    const char **train;     /* trimmed views: train[i] has train_len[i] bytes */
     size_t *train_len, n_train;
     const char **valid;
     size_t *valid_len, n_valid;
     bb_leakage_report leakage;
-    uint64_t hash;            /* of the training texts, for manifests and resume checks */
+    uint64_t hash; /* of the training texts, for manifests and resume checks */
     size_t train_bytes;
 } lm_corpus;
 
 /* Reads DIR/explanations.csv and the split file; split_path NULL makes the default
  * zero-shot split (datasets/split.h) from seed instead. */
-int lm_corpus_build(const char *data_dir, const char *split_path, uint64_t seed,
-                    lm_corpus *out, bb_error *err);
+int lm_corpus_build(const char *data_dir, const char *split_path, uint64_t seed, lm_corpus *out,
+                    bb_error *err);
 void lm_corpus_free(lm_corpus *c);
 
 /* "<bos> text <eos>" for every text, appended to out. */

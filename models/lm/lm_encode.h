@@ -33,9 +33,9 @@ void lm_sentence_vectors(lm_model *lm, lm_bpe *tok, const char *const *texts, co
 
 typedef struct lm_token_vectors {
     size_t n_texts;
-    size_t *start;    /* n_texts + 1: text i owns tokens [start[i], start[i+1]) */
-    int32_t *ids;     /* start[n_texts] token ids */
-    float *vectors;   /* (start[n_texts], dim) */
+    size_t *start;  /* n_texts + 1: text i owns tokens [start[i], start[i+1]) */
+    int32_t *ids;   /* start[n_texts] token ids */
+    float *vectors; /* (start[n_texts], dim) */
     int dim;
     size_t truncated; /* tokens past the context, over all texts (not embedded) */
 } lm_token_vectors;

@@ -38,7 +38,8 @@ void lm_kv_free(lm_kv *kv) {
 void lm_kv_reset(lm_kv *kv) { kv->len = 0; }
 
 void lm_kv_copy(lm_kv *dst, const lm_kv *src) {
-    BB_ASSERT(dst->cap == src->cap && dst->n_layers == src->n_layers && dst->d_model == src->d_model,
+    BB_ASSERT(dst->cap == src->cap && dst->n_layers == src->n_layers &&
+                  dst->d_model == src->d_model,
               "KV caches of different shapes");
     size_t rows = (size_t)src->len * src->d_model, layer = (size_t)src->cap * src->d_model;
     for (int l = 0; l < src->n_layers; l++) {
@@ -55,8 +56,8 @@ void lm_kv_append(const lm_model *lm, lm_kv *kv, const int32_t *ids, int n,
     const lm_arch *a = &lm->arch;
     int C = a->d_model, C3 = 3 * C, NH = a->n_heads, hs = C / NH, V = a->vocab, cap = kv->cap;
     int past = kv->len, total = past + n;
-    BB_ASSERT(n >= 1 && total <= cap, "KV cache holds %d of %d positions, cannot add %d", past,
-              cap, n);
+    BB_ASSERT(n >= 1 && total <= cap, "KV cache holds %d of %d positions, cannot add %d", past, cap,
+              n);
     if (n > kv->scratch_rows) {
         free(kv->scratch);
         kv->scratch_rows = n;
@@ -109,8 +110,13 @@ void lm_kv_append(const lm_model *lm, lm_kv *kv, const int32_t *ids, int n,
 /* ==================================== choosing ====================================== */
 
 lm_gen_opts lm_gen_defaults(void) {
-    lm_gen_opts o = {.max_new = 128, .temperature = 0.0f, .top_k = 0, .top_p = 1.0f, .beam = 1,
-                     .length_penalty = 1.0f, .seed = 0};
+    lm_gen_opts o = {.max_new = 128,
+                     .temperature = 0.0f,
+                     .top_k = 0,
+                     .top_p = 1.0f,
+                     .beam = 1,
+                     .length_penalty = 1.0f,
+                     .seed = 0};
     return o;
 }
 
@@ -174,10 +180,10 @@ static int32_t sample(const float *logits, int V, const lm_gen_opts *o, cand *bu
 /* ================================ one prompt, greedy/sampled ======================== */
 
 typedef struct gen_ws {
-    lm_kv **kv;       /* beam (or 1) caches, and as many for reordering */
+    lm_kv **kv; /* beam (or 1) caches, and as many for reordering */
     lm_kv **kv_next;
-    float *logits;    /* (beam, V) */
-    cand *cands;      /* max(V, beam * 2 * beam) */
+    float *logits; /* (beam, V) */
+    cand *cands;   /* max(V, beam * 2 * beam) */
     int32_t *inject_row;
     int beam;
 } gen_ws;
@@ -214,7 +220,7 @@ static void generate_simple(lm_model *lm, const lm_bpe *tok, const lm_prompt *p,
 typedef struct hyp {
     int32_t *tokens; /* max_new */
     int len;
-    double score;    /* summed log-probabilities */
+    double score; /* summed log-probabilities */
 } hyp;
 
 typedef struct beam_cand {
@@ -234,8 +240,8 @@ static double normalised(double score, int len, float penalty) {
     return score / pow((double)(len > 0 ? len : 1), (double)penalty);
 }
 
-static void generate_beam(lm_model *lm, const lm_bpe *tok, const lm_prompt *p,
-                          const lm_gen_opts *o, gen_ws *ws, lm_ids *out) {
+static void generate_beam(lm_model *lm, const lm_bpe *tok, const lm_prompt *p, const lm_gen_opts *o,
+                          gen_ws *ws, lm_ids *out) {
     int V = lm->arch.vocab, W = o->beam, max_new = o->max_new;
     int32_t eos = lm_bpe_special(tok, LM_EOS);
     hyp *cur = bb_calloc((size_t)W, sizeof *cur), *nxt = bb_calloc((size_t)W, sizeof *nxt);
@@ -344,8 +350,10 @@ static void gen_thread(void *arg, int tid, int n_threads) {
     const lm_arch *a = &g->lm->arch;
     int W = g->opts->beam > 1 ? g->opts->beam : 1;
     int max_prompt = 1;
-    for (int i = 0; i < g->n; i++) max_prompt = g->prompts[i].n > max_prompt ? g->prompts[i].n : max_prompt;
-    int cap = max_prompt + g->opts->max_new < a->context ? max_prompt + g->opts->max_new : a->context;
+    for (int i = 0; i < g->n; i++)
+        max_prompt = g->prompts[i].n > max_prompt ? g->prompts[i].n : max_prompt;
+    int cap =
+        max_prompt + g->opts->max_new < a->context ? max_prompt + g->opts->max_new : a->context;
     gen_ws ws = {.beam = W};
     ws.kv = bb_malloc((size_t)W * sizeof *ws.kv);
     ws.kv_next = bb_malloc((size_t)W * sizeof *ws.kv_next);
@@ -357,8 +365,10 @@ static void gen_thread(void *arg, int tid, int n_threads) {
     ws.cands = bb_malloc((size_t)a->vocab * sizeof *ws.cands);
     ws.inject_row = bb_malloc((size_t)max_prompt * sizeof(int32_t));
     for (int i; (i = atomic_fetch_add(&g->next, 1)) < g->n;) {
-        if (W > 1) generate_beam(g->lm, g->tok, &g->prompts[i], g->opts, &ws, &g->outs[i]);
-        else generate_simple(g->lm, g->tok, &g->prompts[i], g->opts, (uint64_t)i, &ws, &g->outs[i]);
+        if (W > 1)
+            generate_beam(g->lm, g->tok, &g->prompts[i], g->opts, &ws, &g->outs[i]);
+        else
+            generate_simple(g->lm, g->tok, &g->prompts[i], g->opts, (uint64_t)i, &ws, &g->outs[i]);
     }
     for (int b = 0; b < W; b++) {
         lm_kv_free(ws.kv[b]);
@@ -377,7 +387,8 @@ int lm_generate_batch(lm_model *lm, const lm_bpe *tok, const lm_prompt *prompts,
         return bb_fail(err, "tokenizer has %d tokens but the model %d", tok->vocab_size,
                        lm->arch.vocab);
     if (opts->max_new < 1) return bb_fail(err, "max_new must be at least 1, got %d", opts->max_new);
-    if (opts->beam < 1 || opts->beam > 64) return bb_fail(err, "beam must be in [1, 64], got %d", opts->beam);
+    if (opts->beam < 1 || opts->beam > 64)
+        return bb_fail(err, "beam must be in [1, 64], got %d", opts->beam);
     if (opts->temperature < 0 || opts->top_k < 0 || !(opts->top_p > 0 && opts->top_p <= 1))
         return bb_fail(err, "need temperature >= 0, top_k >= 0 and top_p in (0, 1]");
     for (int i = 0; i < n; i++) {
@@ -396,7 +407,7 @@ int lm_generate_batch(lm_model *lm, const lm_bpe *tok, const lm_prompt *prompts,
     return BB_OK;
 }
 
-int lm_generate(lm_model *lm, const lm_bpe *tok, const lm_prompt *prompt,
-                const lm_gen_opts *opts, lm_ids *out, bb_error *err) {
+int lm_generate(lm_model *lm, const lm_bpe *tok, const lm_prompt *prompt, const lm_gen_opts *opts,
+                lm_ids *out, bb_error *err) {
     return lm_generate_batch(lm, tok, prompt, 1, opts, out, err);
 }

@@ -28,7 +28,7 @@
 #include "models/lm/lm_model.h"
 
 typedef struct lm_kv {
-    int cap, len;     /* positions the cache holds at most / now */
+    int cap, len; /* positions the cache holds at most / now */
     int n_layers, d_model;
     float *k, *v;     /* (n_layers, cap, d_model) each */
     int scratch_rows; /* rows the scratch below can take */
@@ -66,8 +66,8 @@ typedef struct lm_gen_opts {
 
 lm_gen_opts lm_gen_defaults(void);
 /* Generates for one prompt (stream index 0). tok gives <eos> and the special ids to ban. */
-int lm_generate(lm_model *lm, const lm_bpe *tok, const lm_prompt *prompt,
-                const lm_gen_opts *opts, lm_ids *out, bb_error *err);
+int lm_generate(lm_model *lm, const lm_bpe *tok, const lm_prompt *prompt, const lm_gen_opts *opts,
+                lm_ids *out, bb_error *err);
 /* n prompts; prompt i uses sampling stream index i; outs[i] receives its tokens. */
 int lm_generate_batch(lm_model *lm, const lm_bpe *tok, const lm_prompt *prompts, int n,
                       const lm_gen_opts *opts, lm_ids *outs, bb_error *err);

@@ -17,9 +17,9 @@
 #include <stdint.h>
 
 typedef struct lm_u64map {
-    uint64_t *keys;  /* cap entries */
-    int64_t *vals;   /* cap entries */
-    uint8_t *used;   /* cap entries, 0/1 */
+    uint64_t *keys; /* cap entries */
+    int64_t *vals;  /* cap entries */
+    uint8_t *used;  /* cap entries, 0/1 */
     size_t cap, n;
 } lm_u64map;
 
@@ -36,7 +36,7 @@ typedef struct lm_strmap {
     uint32_t *key_len;
     int64_t *vals;
     size_t cap, n;
-    char *blob;       /* owned key bytes */
+    char *blob; /* owned key bytes */
     size_t blob_len, blob_cap;
 } lm_strmap;
 

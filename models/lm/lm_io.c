@@ -20,8 +20,8 @@ int lm_save_weights(const lm_model *lm, const char *path, bb_error *err) {
     snprintf(v[2], sizeof v[2], "%d", a->d_model);
     snprintf(v[3], sizeof v[3], "%d", a->n_layers);
     snprintf(v[4], sizeof v[4], "%d", a->n_heads);
-    const char *meta[] = {"format", LM_FORMAT, "vocab", v[0], "context", v[1], "d_model", v[2],
-                          "n_layers", v[3], "n_heads", v[4], NULL};
+    const char *meta[] = {"format", LM_FORMAT,  "vocab", v[0],      "context", v[1], "d_model",
+                          v[2],     "n_layers", v[3],    "n_heads", v[4],      NULL};
     return nn_params_save(lm->params, path, meta, err);
 }
 
@@ -129,8 +129,7 @@ int lm_bundle_load(const char *dir, lm_bundle *out, bb_error *err) {
     return rc;
 }
 
-int lm_bundle_save(const char *dir, const lm_bundle *b, const char *manifest_json,
-                   bb_error *err) {
+int lm_bundle_save(const char *dir, const lm_bundle *b, const char *manifest_json, bb_error *err) {
     if (bb_mkdir_p(dir, err) != BB_OK) return BB_ERR;
     char *cfg_path = bb_path_join(dir, "config.json");
     char *tok_path = bb_path_join(dir, "tokenizer.json");

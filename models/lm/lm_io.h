@@ -45,8 +45,7 @@ typedef struct lm_bundle {
 int lm_bundle_load(const char *dir, lm_bundle *out, bb_error *err);
 /* Writes tokenizer.json, config.json, model.safetensors (each atomically) and, when
  * manifest_json is not NULL, manifest.json. */
-int lm_bundle_save(const char *dir, const lm_bundle *b, const char *manifest_json,
-                   bb_error *err);
+int lm_bundle_save(const char *dir, const lm_bundle *b, const char *manifest_json, bb_error *err);
 void lm_bundle_free(lm_bundle *b);
 
 #endif

@@ -33,8 +33,10 @@ static inline float expf_inline(float x) {
     r = r - n * 1.428606765330187045e-06f;
     /* Taylor polynomial of exp on |r| <= ln2/2, degree 7: error < 1e-7 relative. */
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666671633720398f +
-                     r * (0.0416666679084300995f + r * (0.00833333376795053482f +
-                     r * (0.00138888892252022028f + r * 0.000198412701138295233f))))));
+                                                  r * (0.0416666679084300995f +
+                                                       r * (0.00833333376795053482f +
+                                                            r * (0.00138888892252022028f +
+                                                                 r * 0.000198412701138295233f))))));
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
@@ -150,11 +152,11 @@ void lm_matmul_forward(float *out, const float *inp, const float *w, const float
 LM_VECTORIZE void lm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
                                      const float *inp, const float *w, int N, int C, int OC) {
     if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C,
-                    1.0f, dinp, C);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C, 1.0f,
+                    dinp, C);
     if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
-                    1.0f, dw, C);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f,
+                    dw, C);
     if (dbias)
         for (int i = 0; i < N; i++) {
             const float *d = dout + (size_t)i * OC;
@@ -189,8 +191,7 @@ void lm_causal_softmax_rows(float *p, int rows, int cols, int ld, int offset) {
 #define ATT_BLOCK 64
 
 // qkv (B,T,3C) -> out (B,T,C), att (B,NH,T,T) = softmax(q k^T / sqrt(hs) + causal mask)
-void lm_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C,
-                          int NH) {
+void lm_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
     int hs = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
     for (int b = 0; b < B; b++) {
@@ -229,10 +230,10 @@ LM_VECTORIZE void lm_attention_backward(float *dqkv, float *scratch, const float
                 int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T, m = r1 - r0;
                 const float *pb = p + (size_t)r0 * T, *dyb = dy + (size_t)r0 * C;
                 float *dp = scratch; /* (m, r1) with row stride T */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, r1, hs, 1.0f, dyb, C, v,
-                            C3, 0.0f, dp, T);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, m, 1.0f, pb, T, dyb,
-                            C, 1.0f, dv, C3);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, r1, hs, 1.0f, dyb, C, v, C3,
+                            0.0f, dp, T);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, m, 1.0f, pb, T, dyb, C,
+                            1.0f, dv, C3);
                 for (int t = r0; t < r1; t++) {
                     const float *pr = p + (size_t)t * T;
                     float *dr = dp + (size_t)(t - r0) * T;
@@ -241,8 +242,8 @@ LM_VECTORIZE void lm_attention_backward(float *dqkv, float *scratch, const float
                     /* P is zero above the diagonal, so the masked part of dS is zero too. */
                     for (int j = 0; j < r1; j++) dr[j] = pr[j] * (dr[j] - dot);
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hs, r1, scale, dp, T,
-                            k, C3, 1.0f, dq + (size_t)r0 * C3, C3);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hs, r1, scale, dp, T, k,
+                            C3, 1.0f, dq + (size_t)r0 * C3, C3);
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, m, scale, dp, T,
                             q + (size_t)r0 * C3, C3, 1.0f, dk, C3);
             }

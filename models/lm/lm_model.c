@@ -78,7 +78,7 @@ typedef struct thread_ws {
     size_t head_cap;
     int32_t *rows; /* gathered row indices and targets */
     size_t rows_cap;
-    float *grad;   /* private gradient block (threads >= 1, training only) */
+    float *grad; /* private gradient block (threads >= 1, training only) */
     layer_acts *layers;
     block_w *wblocks, *gblocks;
     double loss_sum;
@@ -103,9 +103,8 @@ static float *grow(float *p, size_t *cap, size_t need) {
 
 /* Carves the forward activations for (B, T) out of ws->fwd. With per_layer = 0 all layers
  * share one set (inference). */
-static void layout_forward(thread_ws *ws, const lm_arch *a, int B, int T, int per_layer,
-                           float **x0, float **lnf, float **lnf_mean, float **lnf_rstd,
-                           float **tmp) {
+static void layout_forward(thread_ws *ws, const lm_arch *a, int B, int T, int per_layer, float **x0,
+                           float **lnf, float **lnf_mean, float **lnf_rstd, float **tmp) {
     size_t N = (size_t)B * T, C = (size_t)a->d_model, NH = (size_t)a->n_heads;
     size_t per = N * C * 16 + N * 4 + (size_t)B * NH * T * T;
     int n_sets = per_layer ? a->n_layers : 1;
@@ -183,9 +182,9 @@ lm_model *lm_create(const lm_arch *arch, uint64_t seed) {
     for (int l = 0; l < L; l++) {
         lm_block_params *b = &lm->blocks[l];
         char name[64];
-#define ADD1(field, suffix, n) \
+#define ADD1(field, suffix, n)                                                                     \
     (snprintf(name, sizeof name, "h.%d.%s", l, suffix), b->field = nn_params_add1(ps, name, n))
-#define ADD2(field, suffix, r, c) \
+#define ADD2(field, suffix, r, c)                                                                  \
     (snprintf(name, sizeof name, "h.%d.%s", l, suffix), b->field = nn_params_add2(ps, name, r, c))
         ADD1(ln1_w, "ln_1.weight", C);
         ADD1(ln1_b, "ln_1.bias", C);
@@ -292,10 +291,10 @@ typedef struct run_ctx {
     const int32_t *targets;
     const uint8_t *mask;
     int want, frozen;
-    float dscale;       /* 1 / counted positions */
+    float dscale; /* 1 / counted positions */
     float *inject_grad;
-    int layer;          /* WANT_HIDDEN: which hidden state */
-    float *out;         /* WANT_HIDDEN (B,T,C) or WANT_LOGITS (B,T,V) */
+    int layer;  /* WANT_HIDDEN: which hidden state */
+    float *out; /* WANT_HIDDEN (B,T,C) or WANT_LOGITS (B,T,V) */
 } run_ctx;
 
 static int counted(const run_ctx *rc, size_t p) {
@@ -330,12 +329,14 @@ static void run_chunk(run_ctx *rc, thread_ws *ws, int tid, long b0, int B) {
     for (int l = 0; l < L; l++) {
         layer_acts *la = &ws->layers[l];
         const block_w *w = &W.blocks[l];
-        lm_layernorm_forward(la->ln1, la->ln1_mean, la->ln1_rstd, res, w->ln1_w, w->ln1_b, (int)N, C);
+        lm_layernorm_forward(la->ln1, la->ln1_mean, la->ln1_rstd, res, w->ln1_w, w->ln1_b, (int)N,
+                             C);
         lm_matmul_forward(la->qkv, la->ln1, w->qkv_w, w->qkv_b, (int)N, C, 3 * C);
         lm_attention_forward(la->atty, la->att, la->qkv, B, T, C, NH);
         lm_matmul_forward(tmp, la->atty, w->proj_w, w->proj_b, (int)N, C, C);
         lm_residual_forward(la->res2, res, tmp, N * C);
-        lm_layernorm_forward(la->ln2, la->ln2_mean, la->ln2_rstd, la->res2, w->ln2_w, w->ln2_b, (int)N, C);
+        lm_layernorm_forward(la->ln2, la->ln2_mean, la->ln2_rstd, la->res2, w->ln2_w, w->ln2_b,
+                             (int)N, C);
         lm_matmul_forward(la->fch, la->ln2, w->fc_w, w->fc_b, (int)N, C, 4 * C);
         lm_gelu_forward(la->fch_gelu, la->fch, N * 4 * C);
         lm_matmul_forward(tmp, la->fch_gelu, w->fcproj_w, w->fcproj_b, (int)N, 4 * C, C);
@@ -374,14 +375,17 @@ static void run_chunk(run_ctx *rc, thread_ws *ws, int tid, long b0, int B) {
     if (M == 0) return;
     ws->head = grow(ws->head, &ws->head_cap, (size_t)M * (2 * C + V));
     float *g = ws->head, *dg = g + (size_t)M * C, *logits = dg + (size_t)M * C;
-    for (int m = 0; m < M; m++) memcpy(g + (size_t)m * C, lnf + (size_t)rows[m] * C, C * sizeof(float));
+    for (int m = 0; m < M; m++)
+        memcpy(g + (size_t)m * C, lnf + (size_t)rows[m] * C, C * sizeof(float));
     lm_matmul_forward(logits, g, W.wte, NULL, M, C, V);
-    ws->loss_sum += lm_crossentropy_forward_backward(logits, tg, M, V, backward ? rc->dscale : 0.0f, NULL);
+    ws->loss_sum +=
+        lm_crossentropy_forward_backward(logits, tg, M, V, backward ? rc->dscale : 0.0f, NULL);
     if (!backward) return;
     if (rc->frozen) {
         /* Frozen: the backward exists only to reach injected vectors in this slice. */
         int any = 0;
-        for (size_t r = 0; inject_row && rc->inject_grad && r < N && !any; r++) any = inject_row[r] >= 0;
+        for (size_t r = 0; inject_row && rc->inject_grad && r < N && !any; r++)
+            any = inject_row[r] >= 0;
         if (!any) return;
     }
 
@@ -390,29 +394,36 @@ static void run_chunk(run_ctx *rc, thread_ws *ws, int tid, long b0, int B) {
     memset(dg, 0, (size_t)M * C * sizeof(float));
     lm_matmul_backward(dg, G.wte, NULL, logits, g, W.wte, M, C, V);
     memset(ga.dln, 0, N * C * sizeof(float));
-    for (int m = 0; m < M; m++) memcpy(ga.dln + (size_t)rows[m] * C, dg + (size_t)m * C, C * sizeof(float));
+    for (int m = 0; m < M; m++)
+        memcpy(ga.dln + (size_t)rows[m] * C, dg + (size_t)m * C, C * sizeof(float));
     memset(ga.dres, 0, N * C * sizeof(float));
-    lm_layernorm_backward(ga.dres, G.lnf_w, G.lnf_b, ga.dln, res, W.lnf_w, lnf_mean, lnf_rstd, (int)N, C);
+    lm_layernorm_backward(ga.dres, G.lnf_w, G.lnf_b, ga.dln, res, W.lnf_w, lnf_mean, lnf_rstd,
+                          (int)N, C);
     for (int l = L - 1; l >= 0; l--) {
         layer_acts *la = &ws->layers[l];
         const block_w *w = &W.blocks[l], *gw = &G.blocks[l];
         const float *res_in = l == 0 ? x0 : ws->layers[l - 1].res3;
         /* res3 = res2 + mlp(ln2(res2)): dres flows to res2 unchanged plus the MLP path. */
         memset(ga.dfch_gelu, 0, N * 4 * C * sizeof(float));
-        lm_matmul_backward(ga.dfch_gelu, gw->fcproj_w, gw->fcproj_b, ga.dres, la->fch_gelu, w->fcproj_w, (int)N, 4 * C, C);
+        lm_matmul_backward(ga.dfch_gelu, gw->fcproj_w, gw->fcproj_b, ga.dres, la->fch_gelu,
+                           w->fcproj_w, (int)N, 4 * C, C);
         memset(ga.dfch, 0, N * 4 * C * sizeof(float));
         lm_gelu_backward(ga.dfch, la->fch, ga.dfch_gelu, N * 4 * C);
         memset(ga.dln, 0, N * C * sizeof(float));
         lm_matmul_backward(ga.dln, gw->fc_w, gw->fc_b, ga.dfch, la->ln2, w->fc_w, (int)N, C, 4 * C);
-        lm_layernorm_backward(ga.dres, gw->ln2_w, gw->ln2_b, ga.dln, la->res2, w->ln2_w, la->ln2_mean, la->ln2_rstd, (int)N, C);
+        lm_layernorm_backward(ga.dres, gw->ln2_w, gw->ln2_b, ga.dln, la->res2, w->ln2_w,
+                              la->ln2_mean, la->ln2_rstd, (int)N, C);
         /* res2 = res_in + attn(ln1(res_in)). */
         memset(ga.datty, 0, N * C * sizeof(float));
-        lm_matmul_backward(ga.datty, gw->proj_w, gw->proj_b, ga.dres, la->atty, w->proj_w, (int)N, C, C);
+        lm_matmul_backward(ga.datty, gw->proj_w, gw->proj_b, ga.dres, la->atty, w->proj_w, (int)N,
+                           C, C);
         memset(ga.dqkv, 0, N * 3 * C * sizeof(float));
         lm_attention_backward(ga.dqkv, ga.scratch, ga.datty, la->qkv, la->att, B, T, C, NH);
         memset(ga.dln, 0, N * C * sizeof(float));
-        lm_matmul_backward(ga.dln, gw->qkv_w, gw->qkv_b, ga.dqkv, la->ln1, w->qkv_w, (int)N, C, 3 * C);
-        lm_layernorm_backward(ga.dres, gw->ln1_w, gw->ln1_b, ga.dln, res_in, w->ln1_w, la->ln1_mean, la->ln1_rstd, (int)N, C);
+        lm_matmul_backward(ga.dln, gw->qkv_w, gw->qkv_b, ga.dqkv, la->ln1, w->qkv_w, (int)N, C,
+                           3 * C);
+        lm_layernorm_backward(ga.dres, gw->ln1_w, gw->ln1_b, ga.dln, res_in, w->ln1_w, la->ln1_mean,
+                              la->ln1_rstd, (int)N, C);
     }
     lm_embed_backward(G.wte, G.wpe, rc->inject_grad, ga.dres, ids, inject_row, B, T, C);
 }
@@ -496,16 +507,20 @@ static lm_loss run(lm_model *lm, run_ctx *rc) {
 
 lm_loss lm_forward_backward(lm_model *lm, const lm_input *in, const int32_t *targets,
                             const uint8_t *mask, int mode, float *inject_grad) {
-    run_ctx rc = {.lm = lm, .in = in, .targets = targets, .mask = mask, .want = WANT_GRAD,
-                  .frozen = mode == LM_FROZEN, .inject_grad = inject_grad};
+    run_ctx rc = {.lm = lm,
+                  .in = in,
+                  .targets = targets,
+                  .mask = mask,
+                  .want = WANT_GRAD,
+                  .frozen = mode == LM_FROZEN,
+                  .inject_grad = inject_grad};
     BB_ASSERT(targets, "lm_forward_backward needs targets");
     return run(lm, &rc);
 }
 
-lm_loss lm_evaluate(lm_model *lm, const lm_input *in, const int32_t *targets,
-                    const uint8_t *mask) {
-    run_ctx rc = {.lm = lm, .in = in, .targets = targets, .mask = mask, .want = WANT_LOSS,
-                  .frozen = 1};
+lm_loss lm_evaluate(lm_model *lm, const lm_input *in, const int32_t *targets, const uint8_t *mask) {
+    run_ctx rc = {
+        .lm = lm, .in = in, .targets = targets, .mask = mask, .want = WANT_LOSS, .frozen = 1};
     BB_ASSERT(targets, "lm_evaluate needs targets");
     return run(lm, &rc);
 }

@@ -63,7 +63,7 @@ typedef struct lm_model {
     nn_tensor *wte, *wpe;    /* (V, C), (context, C) */
     lm_block_params *blocks; /* n_layers, owned */
     nn_tensor *lnf_w, *lnf_b;
-    struct lm_runtime *rt;   /* owned: threads, workspaces, private gradient blocks */
+    struct lm_runtime *rt; /* owned: threads, workspaces, private gradient blocks */
 } lm_model;
 
 typedef struct lm_input {
@@ -106,8 +106,7 @@ struct lm_pool *lm_model_pool(lm_model *lm);
 lm_loss lm_forward_backward(lm_model *lm, const lm_input *in, const int32_t *targets,
                             const uint8_t *mask, int mode, float *inject_grad);
 /* Forward only: the loss, no gradients. */
-lm_loss lm_evaluate(lm_model *lm, const lm_input *in, const int32_t *targets,
-                    const uint8_t *mask);
+lm_loss lm_evaluate(lm_model *lm, const lm_input *in, const int32_t *targets, const uint8_t *mask);
 /* Forward only: logits (B, T, V). */
 void lm_logits(lm_model *lm, const lm_input *in, float *logits);
 /* Forward only: hidden states (B, T, C) after `layer` blocks: 0 = the input embeddings,

@@ -10,7 +10,7 @@
 
 struct lm_pool {
     int n;
-    pthread_t *threads;   /* n - 1 workers */
+    pthread_t *threads; /* n - 1 workers */
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
     unsigned long generation; /* bumped by each run */
@@ -33,7 +33,8 @@ static void *worker_main(void *arg) {
     unsigned long seen = 0;
     for (;;) {
         pthread_mutex_lock(&pool->mu);
-        while (!pool->stop && pool->generation == seen) pthread_cond_wait(&pool->work_cv, &pool->mu);
+        while (!pool->stop && pool->generation == seen)
+            pthread_cond_wait(&pool->work_cv, &pool->mu);
         if (pool->stop) {
             pthread_mutex_unlock(&pool->mu);
             return NULL;

@@ -18,7 +18,8 @@
 
 void lm_sample_batch(const int32_t *stream, size_t len, int B, int T, uint64_t seed, long step,
                      int32_t *ids, int32_t *targets) {
-    BB_ASSERT(len >= (size_t)T + 1, "stream of %zu tokens is shorter than a window of %d", len, T + 1);
+    BB_ASSERT(len >= (size_t)T + 1, "stream of %zu tokens is shorter than a window of %d", len,
+              T + 1);
     bb_rng rng;
     bb_rng_seed_indexed(&rng, seed, "lm/batch", (uint64_t)step);
     for (int b = 0; b < B; b++) {
@@ -107,8 +108,10 @@ static int save_checkpoint(const lm_model *lm, const lm_config *cfg, const lm_tr
     if (rc == BB_OK) rc = lm_save_optimizer(lm, opt, err);
     if (rc == BB_OK) rc = bb_write_file_atomic(cfg_path, cfg_json, strlen(cfg_json), err);
     if (rc == BB_OK) rc = bb_write_file_atomic(state_path, state, strlen(state), err);
-    if (rc == BB_OK) rc = bb_stage_dir_commit(&sd, err);
-    else bb_stage_dir_abort(&sd);
+    if (rc == BB_OK)
+        rc = bb_stage_dir_commit(&sd, err);
+    else
+        bb_stage_dir_abort(&sd);
     free(w), free(opt), free(cfg_path), free(state_path), free(cfg_json), free(hash);
     return rc;
 }
@@ -129,7 +132,11 @@ static int load_checkpoint(lm_model *lm, const lm_config *cfg, const lm_train_op
     if (rc == BB_OK) rc = lm_config_parse_json(cfg_path, text, &saved, err);
     if (rc == BB_OK) {
         const char *key = lm_config_first_difference(&saved, cfg);
-        if (key) rc = bb_fail(err, "%s: key '%s' differs from the requested config; resume with the checkpoint's config or start a new --out", cfg_path, key);
+        if (key)
+            rc = bb_fail(err,
+                         "%s: key '%s' differs from the requested config; resume with the "
+                         "checkpoint's config or start a new --out",
+                         cfg_path, key);
     }
     free(text);
     text = NULL;
@@ -144,15 +151,23 @@ static int load_checkpoint(lm_model *lm, const lm_config *cfg, const lm_train_op
         if (!cJSON_IsNumber(s) || s->valuedouble < 0 || !end || *end || !cJSON_IsString(h))
             rc = bb_fail(err, "%s: expected fields 'step', 'seed' and 'corpus_hash'", state_path);
         else if (saved_seed != o->seed)
-            rc = bb_fail(err, "%s: field 'seed': the checkpoint was trained with seed %" PRIu64 ", not %" PRIu64, state_path, saved_seed, o->seed);
+            rc = bb_fail(err,
+                         "%s: field 'seed': the checkpoint was trained with seed %" PRIu64
+                         ", not %" PRIu64,
+                         state_path, saved_seed, o->seed);
         else if (strcmp(h->valuestring, hash) != 0)
-            rc = bb_fail(err, "%s: field 'corpus_hash': the training text differs from the checkpoint's (data or split changed)", state_path);
-        else *step = (long)s->valuedouble;
+            rc = bb_fail(err,
+                         "%s: field 'corpus_hash': the training text differs from the checkpoint's "
+                         "(data or split changed)",
+                         state_path);
+        else
+            *step = (long)s->valuedouble;
     }
     if (rc == BB_OK) rc = lm_load_weights(lm, w, err);
     if (rc == BB_OK) rc = lm_load_optimizer(lm, opt, err);
     if (rc == BB_OK && lm->params->step != *step)
-        rc = bb_fail(err, "%s: optimizer step %lld does not match state step %ld", opt, (long long)lm->params->step, *step);
+        rc = bb_fail(err, "%s: optimizer step %lld does not match state step %ld", opt,
+                     (long long)lm->params->step, *step);
     cJSON_Delete(state);
     free(text), free(hash), free(dir), free(w), free(opt), free(cfg_path), free(state_path);
     return rc;
@@ -161,8 +176,10 @@ static int load_checkpoint(lm_model *lm, const lm_config *cfg, const lm_train_op
 /* ==================================== manifest ====================================== */
 
 static void add_number(cJSON *o, const char *k, double v) {
-    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
-    else cJSON_AddNullToObject(o, k);
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
 }
 
 static char *manifest_json(const lm_config *cfg, const lm_train_opts *o, const lm_corpus *c,
@@ -176,7 +193,8 @@ static char *manifest_json(const lm_config *cfg, const lm_train_opts *o, const l
     cJSON_AddStringToObject(m, "seed", seed);
     cJSON_AddNumberToObject(m, "threads", o->threads);
     cJSON_AddStringToObject(m, "data", o->data_dir ? o->data_dir : "");
-    cJSON_AddStringToObject(m, "split", o->split_path ? o->split_path : "(default zero-shot split)");
+    cJSON_AddStringToObject(m, "split",
+                            o->split_path ? o->split_path : "(default zero-shot split)");
     char *hash = hex64(c->hash);
     cJSON_AddStringToObject(m, "corpus_hash", hash);
     free(hash);
@@ -267,7 +285,10 @@ int lm_pretrain(const lm_corpus *c, const lm_config *cfg, const lm_train_opts *o
     lm_corpus_stream(tok, c->valid, c->valid_len, c->n_valid, &st.valid);
     int T = cfg->context, B = cfg->batch, V = tok->vocab_size;
     if (st.train.n < (size_t)T + 1) {
-        rc = bb_fail(err, "the training text has %zu tokens, fewer than one window of context %d + 1; lower 'context'", st.train.n, T);
+        rc = bb_fail(err,
+                     "the training text has %zu tokens, fewer than one window of context %d + 1; "
+                     "lower 'context'",
+                     st.train.n, T);
         goto done;
     }
     st.unigram_logp = bb_malloc((size_t)V * sizeof *st.unigram_logp);
@@ -309,7 +330,9 @@ int lm_pretrain(const lm_corpus *c, const lm_config *cfg, const lm_train_opts *o
         int last = step + 1 == end;
         if ((cfg->eval_every > 0 && (step + 1) % cfg->eval_every == 0) || last)
             if (st.valid.n > 1)
-                last_valid = lm_eval_stream(lm, st.valid.v, st.valid.n, T, B, cfg->eval_windows, NULL, NULL).mean;
+                last_valid =
+                    lm_eval_stream(lm, st.valid.v, st.valid.n, T, B, cfg->eval_windows, NULL, NULL)
+                        .mean;
         if ((cfg->checkpoint_every > 0 && (step + 1) % cfg->checkpoint_every == 0) || last) {
             rc = save_checkpoint(lm, cfg, o, c->hash, step + 1, err);
             if (rc != BB_OK) goto done;
@@ -329,7 +352,8 @@ int lm_pretrain(const lm_corpus *c, const lm_config *cfg, const lm_train_opts *o
     res->finished = end == total;
     if (st.valid.n > 1)
         res->valid_loss = lm_eval_stream(lm, st.valid.v, st.valid.n, T, B, cfg->eval_windows,
-                                         st.unigram_logp, &res->unigram_valid_ce).mean;
+                                         st.unigram_logp, &res->unigram_valid_ce)
+                              .mean;
     bb_progress_end(&prog, "loss %.4f valid %.4f (unigram %.4f)", res->train_loss, res->valid_loss,
                     res->unigram_valid_ce);
     {

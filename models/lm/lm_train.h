@@ -33,22 +33,22 @@ typedef struct lm_train_opts {
     const char *out_dir;
     uint64_t seed;
     int threads;
-    int resume;          /* continue from OUT/checkpoint when it exists */
-    long stop_after;     /* > 0: checkpoint and return after this many steps in this run */
+    int resume;      /* continue from OUT/checkpoint when it exists */
+    long stop_after; /* > 0: checkpoint and return after this many steps in this run */
     const char *data_dir, *split_path, *code_version; /* recorded in the manifest */
 } lm_train_opts;
 
 typedef struct lm_train_result {
     long start_step, steps_done, steps_total;
-    int finished;             /* steps_done == steps_total */
+    int finished; /* steps_done == steps_total */
     int vocab;
     int64_t params;
     int64_t train_tokens, valid_tokens; /* stream lengths */
-    double train_loss;        /* mean of the last (up to eval_every) step losses */
-    double valid_loss;        /* nats per token; NAN without validation text */
-    double unigram_entropy;   /* of the training tokens' unigram distribution (nats) */
-    double unigram_valid_ce;  /* that distribution's loss on the validation targets */
-    double seconds, tokens_per_s; /* training steps only */
+    double train_loss;                  /* mean of the last (up to eval_every) step losses */
+    double valid_loss;                  /* nats per token; NAN without validation text */
+    double unigram_entropy;             /* of the training tokens' unigram distribution (nats) */
+    double unigram_valid_ce;            /* that distribution's loss on the validation targets */
+    double seconds, tokens_per_s;       /* training steps only */
 } lm_train_result;
 
 int lm_pretrain(const lm_corpus *corpus, const lm_config *cfg, const lm_train_opts *opts,
