@@ -171,26 +171,34 @@ static void loss_phase2(void *ctx, int t, int n_threads) {
     }
 }
 
-double bpr_batch_loss(graph_pool *pool, const float *emb, float *grad, int d, int32_t n_nodes,
-                      const int32_t *u, const int32_t *i, const int32_t *j, int n,
-                      double lambda) {
+/* scratch: gx (n floats), term (n doubles), sq (3n floats), owned by the caller */
+static double batch_loss(graph_pool *pool, const float *emb, float *grad, int d,
+                         int32_t n_nodes, const int32_t *u, const int32_t *i, const int32_t *j,
+                         int n, double lambda, float *gx, double *term, float *sqs) {
     if (n == 0) return 0.0;
-    loss_job L = {emb, grad, d, n, u, i, j, lambda, n_nodes, NULL, NULL, NULL};
-    L.gx = bb_malloc((size_t)n * sizeof *L.gx);
-    L.term = bb_malloc((size_t)n * sizeof *L.term);
-    L.sq = bb_malloc(3 * (size_t)n * sizeof *L.sq);
+    loss_job L = {emb, grad, d, n, u, i, j, lambda, n_nodes, gx, term, sqs};
     graph_pool_run(pool, loss_phase1, &L);
     graph_pool_run(pool, loss_phase2, &L);
     double loss = 0.0, sq = 0.0;
-    for (int b = 0; b < n; b++) loss += L.term[b];
+    for (int b = 0; b < n; b++) loss += term[b];
     loss /= n;
     if (lambda != 0.0) {
-        for (int k = 0; k < 3 * n; k++) sq += (double)L.sq[k];
+        for (int k = 0; k < 3 * n; k++) sq += (double)sqs[k];
         loss += lambda * sq / n;
     }
-    free(L.gx);
-    free(L.term);
-    free(L.sq);
+    return loss;
+}
+
+double bpr_batch_loss(graph_pool *pool, const float *emb, float *grad, int d, int32_t n_nodes,
+                      const int32_t *u, const int32_t *i, const int32_t *j, int n,
+                      double lambda) {
+    float *gx = bb_malloc(((size_t)n + 1) * sizeof *gx);
+    double *term = bb_malloc(((size_t)n + 1) * sizeof *term);
+    float *sq = bb_malloc((3 * (size_t)n + 1) * sizeof *sq);
+    double loss = batch_loss(pool, emb, grad, d, n_nodes, u, i, j, n, lambda, gx, term, sq);
+    free(gx);
+    free(term);
+    free(sq);
     return loss;
 }
 
@@ -384,6 +392,9 @@ int bpr_model_init(bpr_model *m, const bpr_config *cfg, int32_t n_users, int32_t
     m->batch_j = bb_malloc(cap * sizeof *m->batch_j);
     m->rows = bb_malloc((3 * cap + 1) * sizeof *m->rows);
     m->row_stamp = bb_calloc((size_t)m->n_nodes + 1, sizeof *m->row_stamp);
+    m->loss_gx = bb_malloc((cap + 1) * sizeof *m->loss_gx);
+    m->loss_term = bb_malloc((cap + 1) * sizeof *m->loss_term);
+    m->loss_sq = bb_malloc((3 * cap + 1) * sizeof *m->loss_sq);
     return BB_OK;
 }
 
@@ -403,6 +414,9 @@ void bpr_model_free(bpr_model *m) {
     free(m->batch_j);
     free(m->rows);
     free(m->row_stamp);
+    free(m->loss_gx);
+    free(m->loss_term);
+    free(m->loss_sq);
     memset(m, 0, sizeof *m);
 }
 
@@ -442,8 +456,8 @@ static double train_step(bpr_model *m, size_t from, int nb, bb_rng *neg_rng) {
     double loss;
     if (m->cfg.kind == BPR_MF) {
         /* final = ego, grad_final = grad: the batch rows are all that is nonzero */
-        loss = bpr_batch_loss(m->pool, ego, grad, d, m->n_nodes, m->batch_u, m->batch_i,
-                              m->batch_j, nb, m->cfg.reg);
+        loss = batch_loss(m->pool, ego, grad, d, m->n_nodes, m->batch_u, m->batch_i, m->batch_j,
+                          nb, m->cfg.reg, m->loss_gx, m->loss_term, m->loss_sq);
         bpr_adam_update(m->pool, ego, grad, m->params->m, m->params->v,
                         (size_t)m->params->total, m->steps, (float)m->cfg.lr, 0.9f, 0.999f,
                         1e-8f);
@@ -454,9 +468,9 @@ static double train_step(bpr_model *m, size_t from, int nb, bb_rng *neg_rng) {
     }
     collect_rows(m, nb);
     lgcn_propagate_rows(&m->plan, ego, m->final, m->rows, m->n_rows);
-    loss = bpr_batch_loss(m->pool, m->final, m->grad_final, d, m->n_nodes, m->batch_u,
-                          m->batch_i, m->batch_j, nb,
-                          m->cfg.reg_on == BPR_REG_FINAL ? m->cfg.reg : 0.0);
+    loss = batch_loss(m->pool, m->final, m->grad_final, d, m->n_nodes, m->batch_u, m->batch_i,
+                      m->batch_j, nb, m->cfg.reg_on == BPR_REG_FINAL ? m->cfg.reg : 0.0,
+                      m->loss_gx, m->loss_term, m->loss_sq);
     const int ego_reg = m->cfg.reg_on == BPR_REG_EGO && m->cfg.reg != 0.0;
     if (!ego_reg && !m->cfg.unfused_adam) {
         /* dL/dE0 = P dL/dF (P symmetric); each row goes straight into Adam */

@@ -78,6 +78,8 @@ typedef struct bpr_model {
     /* per-step scratch */
     int32_t *perm, *batch_u, *batch_i, *batch_j, *rows, *row_stamp;
     int32_t n_rows;
+    float *loss_gx, *loss_sq; /* batch loss scratch (no allocation per step) */
+    double *loss_term;
     int64_t steps; /* Adam steps taken */
 } bpr_model;
 
