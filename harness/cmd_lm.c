@@ -369,7 +369,7 @@ static int cmd_bench(int argc, char **argv) {
         nn_params_zero_grad(lm->params);
         lm_forward_backward(lm, &in, tg, NULL, LM_TRAIN, NULL);
         if (cfg.clip > 0) nn_params_clip_grad_norm(lm->params, cfg.clip);
-        nn_adam_step(lm->params, &opt);
+        lm_adam_step(lm, &opt);
     }
     double secs = bb_now() - t0, tps = (double)steps * (double)n / secs;
     double params = (double)lm_num_params(lm), gflops = 6.0 * params * tps / 1e9;

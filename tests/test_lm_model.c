@@ -233,6 +233,31 @@ static void test_chunks_match_whole_batch(void) {
     for (int i = 0; i < 48; i++) TEST_NEAR(dinj_whole[i], dinj_chunk[i], 1e-5);
 }
 
+/* The threaded AdamW step equals nn_adam_step bit for bit. */
+static void test_threaded_adam_equals_nn(void) {
+    lm_model *a = toy_model(61), *b = toy_model(61);
+    lm_set_threads(a, 2);
+    toy_batch tb;
+    toy_batch_init(&tb, 62, 0);
+    nn_adam opt = nn_adamw_default(1e-2f, 0.1f);
+    for (int step = 0; step < 3; step++) {
+        nn_params_zero_grad(a->params);
+        lm_forward_backward(a, &tb.in, tb.targets, tb.mask, LM_TRAIN, NULL);
+        memcpy(b->params->grad, a->params->grad, (size_t)a->params->total * sizeof(float));
+        lm_adam_step(a, &opt);
+        nn_adam_step(b->params, &opt);
+    }
+    size_t bytes = (size_t)a->params->total * sizeof(float);
+    int same = memcmp(a->params->data, b->params->data, bytes) == 0 &&
+               memcmp(a->params->m, b->params->m, bytes) == 0 &&
+               memcmp(a->params->v, b->params->v, bytes) == 0 && a->params->step == b->params->step;
+    int64_t steps = a->params->step;
+    lm_free(a);
+    lm_free(b);
+    TEST_TRUE(same);
+    TEST_EQ_INT(steps, 3);
+}
+
 /* Two sentences, a byte-level vocabulary with a few merges, a small model and AdamW:
  * the training loss must fall close to zero (the model memorises both). */
 static void test_overfits_two_sentences(void) {
@@ -288,6 +313,7 @@ const bb_test bb_suite_lm_model[] = {
      test_projector_only_training_keeps_lm_bit_identical},
     {"threads_bit_identical", test_threads_bit_identical},
     {"chunks_match_whole_batch", test_chunks_match_whole_batch},
+    {"threaded_adam_equals_nn", test_threaded_adam_equals_nn},
     {"overfits_two_sentences", test_overfits_two_sentences},
     {NULL, NULL},
 };

@@ -505,6 +505,39 @@ static lm_loss run(lm_model *lm, run_ctx *rc) {
     return loss;
 }
 
+/* ===================================== AdamW ======================================== */
+
+typedef struct adam_ctx {
+    lm_model *lm;
+    const nn_adam *opt;
+} adam_ctx;
+
+/* Thread tid updates the tensors whose first element lies in its share of the flat block:
+ * a registry view over those tensors (same blocks, same offsets) goes to nn_adam_step. */
+static void adam_thread(void *arg, int tid, int n_threads) {
+    adam_ctx *ac = arg;
+    const nn_params *ps = ac->lm->params;
+    long lo, hi;
+    lm_split_range((long)ps->total, tid, n_threads, &lo, &hi);
+    int i0 = 0, i1;
+    while (i0 < ps->n && ps->offsets[i0] < lo) i0++;
+    for (i1 = i0; i1 < ps->n && ps->offsets[i1] < hi; i1++) {
+    }
+    if (i1 == i0) return;
+    nn_params view = *ps;
+    view.items = ps->items + i0;
+    view.names = ps->names + i0;
+    view.offsets = ps->offsets + i0;
+    view.n = i1 - i0;
+    nn_adam_step(&view, ac->opt); /* increments only the view's copy of step */
+}
+
+void lm_adam_step(lm_model *lm, const nn_adam *opt) {
+    adam_ctx ac = {lm, opt};
+    lm_pool_run(lm->rt->pool, adam_thread, &ac);
+    lm->params->step++;
+}
+
 lm_loss lm_forward_backward(lm_model *lm, const lm_input *in, const int32_t *targets,
                             const uint8_t *mask, int mode, float *inject_grad) {
     run_ctx rc = {.lm = lm,

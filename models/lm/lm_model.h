@@ -96,6 +96,11 @@ int lm_get_threads(const lm_model *lm);
 void lm_set_chunk_rows(lm_model *lm, int rows);
 int64_t lm_num_params(const lm_model *lm);
 
+/* nn_adam_step over the model's registry with the parameter tensors split across the
+ * model's threads (contiguous groups of about equal size). Each element's update depends on
+ * that element alone, so the result equals nn_adam_step exactly, whatever the threads. */
+void lm_adam_step(lm_model *lm, const nn_adam *opt);
+
 /* The model's thread pool (lm_pool.h), for modules that split their own work (generation,
  * encoding) over the same threads. */
 struct lm_pool *lm_model_pool(lm_model *lm);

@@ -324,7 +324,7 @@ int lm_pretrain(const lm_corpus *c, const lm_config *cfg, const lm_train_opts *o
         lm_loss loss = lm_forward_backward(lm, &in, tg, NULL, LM_TRAIN, NULL);
         if (cfg->clip > 0) nn_params_clip_grad_norm(lm->params, cfg->clip);
         opt.lr = (float)lm_config_lr(cfg, step, total);
-        nn_adam_step(lm->params, &opt);
+        lm_adam_step(lm, &opt);
         train_time += bb_now() - t0;
         recent[n_recent++ % window] = loss.mean;
         int last = step + 1 == end;
