@@ -81,6 +81,18 @@ static double num(const cJSON *o, const char *key) {
     return cJSON_IsNumber(v) ? v->valuedouble : -1.0;
 }
 
+/* Wall-clock figures on a shared machine depend on what else runs: say how busy it was. */
+static void note_load(void) {
+    char *text = NULL;
+    bb_error err;
+    if (bb_read_file("/proc/loadavg", &text, NULL, &err) != BB_OK) return;
+    double one = 0;
+    if (sscanf(text, "%lf", &one) == 1)
+        bb_bench_note("load average (1 min) before the run: %.2f on %d cores", one,
+                      bb_bench_threads());
+    free(text);
+}
+
 static int report_recall(const char *name, double recall, double ref) {
     double dev = recall / ref - 1.0;
     bb_bench_report(name, recall, "", NULL, 0);
@@ -96,6 +108,7 @@ static int bench_lightgcn(void) {
     }
     int threads = bb_bench_threads(), missed = 0;
     bb_bench_note("yelp, %d threads (targets are for 2), d=64, 2 layers, B=2048", threads);
+    note_load();
     char args[4096];
     snprintf(args, sizeof args, "--data %s --model lightgcn --epochs 1 --threads %d --seed 1",
              dir, threads);
@@ -162,6 +175,7 @@ static int bench_eval(void) {
         bb_bench_note("%s", err.msg);
         return 1;
     }
+    note_load();
     bb_rank_scorer sc = {ds.n_items, user, item, 64, NULL, NULL};
     bb_rank_options opt;
     bb_rank_options_default(&opt);
@@ -202,6 +216,7 @@ static int bench_mf(void) {
     snprintf(args, sizeof args,
              "--data %s --model mf --epochs 5 --eval-every 5 --threads %d --seed 1", dir,
              bb_bench_threads());
+    note_load();
     cJSON *js = run_rank(args);
     if (!js) return 1;
     double epoch_s = num(js, "seconds_per_epoch");
