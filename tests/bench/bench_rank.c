@@ -24,6 +24,7 @@
 #include "datasets/dataset.h"
 #include "metrics/ranking.h"
 #include "models/base/bb_io.h"
+#include "models/base/bb_time.h"
 #include "models/nn/nn_safetensors.h"
 #include "tests/bench/benchhelp.h"
 
@@ -89,7 +90,7 @@ static void note_load(void) {
     double one = 0;
     if (sscanf(text, "%lf", &one) == 1)
         bb_bench_note("load average (1 min) before the run: %.2f on %d cores", one,
-                      bb_bench_threads());
+                      bb_num_cores());
     free(text);
 }
 
