@@ -1,0 +1,287 @@
+/* beat_recon — micro orthogonality, behaviour vectors and the min-max RMSE reconstruction
+ * loss (DESIGN §4.2-4.3). Formulas in beat_recon.h. */
+#include "models/beat/beat_recon.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/base/bb_error.h"
+#include "models/base/bb_io.h"
+#include "models/beat/beat_dot.h"
+#include "models/beat/beat_vq.h"
+
+#define MAX_PARTS 256
+#define MAX_T 64
+
+static void split_rows(int64_t n, int t, int parts, int64_t *lo, int64_t *hi) {
+    long long a, b;
+    graph_pool_split((long long)n, t, parts, &a, &b);
+    *lo = (int64_t)a;
+    *hi = (int64_t)b;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Orthogonality */
+
+typedef struct orth_job {
+    const float *x;
+    int64_t ldx, n;
+    int T, t;
+    float coef; /* backward: 4 w / N */
+    float *dx;
+    double part[MAX_PARTS];
+} orth_job;
+
+/* Chunk norms (clamped as nn_l2_normalize) and the Gram matrix of the normalised chunks. */
+static void row_gram(const float *x, int T, int t, float *norm, float *gram) {
+    for (int k = 0; k < T; k++) {
+        float n = sqrtf(beat_dot(x + k * t, x + k * t, t));
+        norm[k] = (double)n >= BEAT_L2_EPS ? n : (float)BEAT_L2_EPS;
+    }
+    for (int k = 0; k < T; k++)
+        for (int l = k; l < T; l++)
+            gram[k * T + l] = gram[l * T + k] =
+                beat_dot(x + k * t, x + l * t, t) / (norm[k] * norm[l]);
+}
+
+static void orth_forward_worker(void *ctx, int tid, int n_parts) {
+    orth_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->n, tid, n_parts, &lo, &hi);
+    float norm[MAX_T], gram[MAX_T * MAX_T];
+    double sum = 0.0;
+    for (int64_t r = lo; r < hi; r++) {
+        row_gram(j->x + r * j->ldx, j->T, j->t, norm, gram);
+        float row = 0.0f;
+        for (int k = 0; k < j->T; k++)
+            for (int l = 0; l < j->T; l++)
+                if (k != l) row += gram[k * j->T + l] * gram[k * j->T + l];
+        sum += row;
+    }
+    j->part[tid] = sum;
+}
+
+double beat_orth_forward(graph_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t) {
+    BB_ASSERT(T >= 1 && T <= MAX_T, "beat_orth: token_len %d outside [1, %d]", T, MAX_T);
+    if (n <= 0 || T < 2) return 0.0;
+    orth_job *j = bb_calloc(1, sizeof *j);
+    j->x = x, j->ldx = ldx, j->n = n, j->T = T, j->t = t;
+    graph_pool_run(pool, orth_forward_worker, j);
+    double sum = 0.0;
+    for (int p = 0; p < graph_pool_threads(pool); p++) sum += j->part[p];
+    free(j);
+    return sum / ((double)n * T * (T - 1));
+}
+
+static void orth_backward_worker(void *ctx, int tid, int n_parts) {
+    orth_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->n, tid, n_parts, &lo, &hi);
+    const int T = j->T, t = j->t;
+    float norm[MAX_T], gram[MAX_T * MAX_T];
+    float *dc = bb_malloc((size_t)t * sizeof *dc);
+    for (int64_t r = lo; r < hi; r++) {
+        const float *x = j->x + r * j->ldx;
+        float *dx = j->dx + r * j->ldx;
+        row_gram(x, T, t, norm, gram);
+        for (int k = 0; k < T; k++) {
+            /* dL/dc_k = coef * sum_{l != k} G_kl c_l, with c_l = x_l / |x_l| */
+            for (int c = 0; c < t; c++) dc[c] = 0.0f;
+            for (int l = 0; l < T; l++) {
+                if (l == k) continue;
+                const float g = gram[k * T + l] / norm[l];
+                for (int c = 0; c < t; c++) dc[c] += g * x[l * t + c];
+            }
+            /* through c_k = x_k / |x_k|: (dc - c_k (c_k . dc)) / |x_k| */
+            const float inv = 1.0f / norm[k], scale = j->coef * inv;
+            if ((double)norm[k] <= BEAT_L2_EPS) {
+                for (int c = 0; c < t; c++) dx[k * t + c] += scale * dc[c];
+                continue;
+            }
+            const float dot = beat_dot(dc, x + k * t, t) * inv;
+            for (int c = 0; c < t; c++) dx[k * t + c] += scale * (dc[c] - x[k * t + c] * inv * dot);
+        }
+    }
+    free(dc);
+}
+
+void beat_orth_backward(graph_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t,
+                        float w, float *dx) {
+    BB_ASSERT(T >= 1 && T <= MAX_T, "beat_orth: token_len %d outside [1, %d]", T, MAX_T);
+    if (n <= 0 || T < 2) return;
+    orth_job *j = bb_calloc(1, sizeof *j);
+    j->x = x, j->ldx = ldx, j->n = n, j->T = T, j->t = t, j->dx = dx;
+    j->coef = (float)(4.0 * (double)w / ((double)n * T * (T - 1)));
+    graph_pool_run(pool, orth_backward_worker, j);
+    free(j);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Behaviour vectors */
+
+typedef struct rec_job {
+    const float *micro, *macro, *drec;
+    float *rec, *dmacro;
+    int64_t n;
+    int T, d;
+} rec_job;
+
+static void rec_build_worker(void *ctx, int tid, int n_parts) {
+    rec_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->n, tid, n_parts, &lo, &hi);
+    const size_t W = (size_t)j->T * j->d;
+    for (int64_t e = lo; e < hi; e++) {
+        float *rec = j->rec + (size_t)e * W;
+        const float *mi = j->micro ? j->micro + (size_t)e * W : NULL;
+        const float *ma = j->macro ? j->macro + (size_t)e * j->d : NULL;
+        for (int k = 0; k < j->T; k++)
+            for (int c = 0; c < j->d; c++) {
+                size_t at = (size_t)k * j->d + c;
+                rec[at] = mi && ma ? mi[at] + ma[c] : mi ? mi[at] : ma[c];
+            }
+    }
+}
+
+void beat_rec_build(graph_pool *pool, const float *micro, const float *macro, int64_t n, int T,
+                    int d, float *rec) {
+    BB_ASSERT(micro || macro, "beat_rec_build: needs micro or macro tokens");
+    if (n <= 0) return;
+    rec_job j = {micro, macro, NULL, rec, NULL, n, T, d};
+    graph_pool_run(pool, rec_build_worker, &j);
+}
+
+static void rec_macro_worker(void *ctx, int tid, int n_parts) {
+    rec_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->n, tid, n_parts, &lo, &hi);
+    const size_t W = (size_t)j->T * j->d;
+    for (int64_t e = lo; e < hi; e++) {
+        const float *g = j->drec + (size_t)e * W;
+        float *dm = j->dmacro + (size_t)e * j->d;
+        memset(dm, 0, (size_t)j->d * sizeof *dm);
+        for (int k = 0; k < j->T; k++)
+            for (int c = 0; c < j->d; c++) dm[c] += g[(size_t)k * j->d + c];
+    }
+}
+
+void beat_rec_backward_macro(graph_pool *pool, const float *drec, int64_t n, int T, int d,
+                             float *dmacro) {
+    if (n <= 0) return;
+    rec_job j = {NULL, NULL, drec, NULL, dmacro, n, T, d};
+    graph_pool_run(pool, rec_macro_worker, &j);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Reconstruction */
+
+void beat_pair_index_build(beat_pair_index *ix, const int32_t *ent, int64_t P) {
+    memset(ix->off, 0, ((size_t)ix->n + 1) * sizeof *ix->off);
+    for (int64_t p = 0; p < P; p++) {
+        BB_ASSERT(ent[p] >= 0 && ent[p] < ix->n, "beat_pair_index: entity %d outside [0, %lld)",
+                  ent[p], (long long)ix->n);
+        ix->off[ent[p] + 1]++;
+    }
+    for (int64_t e = 0; e < ix->n; e++) ix->off[e + 1] += ix->off[e];
+    int64_t *fill = bb_malloc(((size_t)ix->n + 1) * sizeof *fill);
+    memcpy(fill, ix->off, ((size_t)ix->n + 1) * sizeof *fill);
+    for (int64_t p = 0; p < P; p++) ix->pairs[fill[ent[p]]++] = (int32_t)p;
+    free(fill);
+}
+
+typedef struct score_job {
+    const float *rec_u, *rec_i;
+    int64_t W;
+    const int32_t *pu, *pi;
+    int64_t P;
+    float *scores;
+    /* backward */
+    const float *g;
+    const beat_pair_index *ix;
+    const float *other;      /* the other side's rec */
+    const int32_t *other_id; /* the other side's entity of each pair */
+    float *drec;
+} score_job;
+
+static void score_worker(void *ctx, int tid, int n_parts) {
+    score_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->P, tid, n_parts, &lo, &hi);
+    for (int64_t p = lo; p < hi; p++) {
+        const float *a = j->rec_u + (size_t)j->pu[p] * j->W, *b = j->rec_i + (size_t)j->pi[p] * j->W;
+        j->scores[p] = beat_dot(a, b, j->W);
+    }
+}
+
+beat_recon_state beat_recon_forward(graph_pool *pool, const float *rec_u, const float *rec_i,
+                                    int64_t W, const int32_t *pu, const int32_t *pi,
+                                    const float *label, int64_t P, float *scores) {
+    beat_recon_state st = {0.0, 0.0, 0.0, 0, 0};
+    if (P <= 0) return st;
+    score_job j = {rec_u, rec_i, W, pu, pi, P, scores, NULL, NULL, NULL, NULL, NULL};
+    graph_pool_run(pool, score_worker, &j);
+    st.smin = st.smax = scores[0];
+    for (int64_t p = 1; p < P; p++) {
+        if (scores[p] < st.smin) st.smin = scores[p], st.argmin = p;
+        if (scores[p] > st.smax) st.smax = scores[p], st.argmax = p;
+    }
+    const double range = fmax(st.smax - st.smin, 1e-12);
+    double sum = 0.0;
+    for (int64_t p = 0; p < P; p++) {
+        double e = ((double)scores[p] - st.smin) / range - label[p];
+        sum += e * e;
+    }
+    st.loss = sqrt(sum / (double)P);
+    return st;
+}
+
+static void accumulate_worker(void *ctx, int tid, int n_parts) {
+    score_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->ix->n, tid, n_parts, &lo, &hi);
+    const int64_t W = j->W;
+    for (int64_t e = lo; e < hi; e++) {
+        float *restrict dr = j->drec + (size_t)e * W;
+        memset(dr, 0, (size_t)W * sizeof *dr);
+        const int64_t end = j->ix->off[e + 1];
+        for (int64_t k = j->ix->off[e]; k < end; k++) {
+            const int32_t p = j->ix->pairs[k];
+            const float g = j->g[p];
+            const float *restrict o = j->other + (size_t)j->other_id[p] * W;
+            if (k + 1 < end) /* the next row is elsewhere in memory: start its first lines */
+                for (int c = 0; c < 4; c++)
+                    __builtin_prefetch(j->other + (size_t)j->other_id[j->ix->pairs[k + 1]] * W + 16 * c);
+            for (int64_t c = 0; c < W; c++) dr[c] += g * o[c];
+        }
+    }
+}
+
+void beat_recon_backward(graph_pool *pool, const beat_recon_state *st, const float *rec_u,
+                         const float *rec_i, int64_t W, const int32_t *pu, const int32_t *pi,
+                         const float *label, int64_t P, const float *scores,
+                         const beat_pair_index *by_user, const beat_pair_index *by_item,
+                         float w, float *gscratch, float *drec_u, float *drec_i) {
+    if (P <= 0) return;
+    const double range = st->smax - st->smin > 1e-12 ? st->smax - st->smin : 1e-12;
+    const int clamped = !(st->smax - st->smin > 1e-12);
+    /* a_p = dL/dshat_p = e_p / (P L); ds_p = a_p / R; min and max collect the rest */
+    double dmin = 0.0, dmax = 0.0;
+    for (int64_t p = 0; p < P; p++) {
+        double e = ((double)scores[p] - st->smin) / range - label[p];
+        double a = st->loss > 0 ? (double)w * e / ((double)P * st->loss) : 0.0;
+        gscratch[p] = (float)(a / range);
+        if (!clamped) {
+            dmin += a * ((double)scores[p] - st->smax) / (range * range);
+            dmax -= a * ((double)scores[p] - st->smin) / (range * range);
+        } else {
+            dmin -= a / range;
+        }
+    }
+    gscratch[st->argmin] += (float)dmin;
+    gscratch[st->argmax] += (float)dmax;
+    score_job j = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_user, rec_i, pi, drec_u};
+    graph_pool_run(pool, accumulate_worker, &j);
+    score_job k = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_item, rec_u, pu, drec_i};
+    graph_pool_run(pool, accumulate_worker, &k);
+}

@@ -1,0 +1,52 @@
+/* beat_stage1_internal — the work buffers shared by beat_stage1.c (model, step) and
+ * beat_stage1_train.c (epochs, encoding, Adam). Not a public API. */
+#ifndef BEAT_STAGE1_INTERNAL_H
+#define BEAT_STAGE1_INTERNAL_H
+
+#include <stdint.h>
+
+#include "models/beat/beat_recon.h"
+#include "models/beat/beat_stage1.h"
+
+/* Per side: the rows (distinct entities) of the current batch or encoding chunk. */
+typedef struct beat_side_buf {
+    int64_t cap;   /* rows the buffers hold */
+    int64_t n;     /* rows in use */
+    int32_t *ent;  /* (cap) entity of each row, ascending */
+    int32_t *local;/* (n entities) row of an entity in the batch, -1 otherwise */
+    float *x, *dx; /* (cap, D) graph rows and their gradient */
+    /* macro: projections -> normalised z, norms, codes, straight-through tokens, gradient */
+    float *zmac, *nmac, *stmac, *dmac;
+    int32_t *imac;
+    /* micro: (cap, T, d) and (cap, T) */
+    float *zmic, *nmic, *stmic;
+    int32_t *imic;
+    float *rec, *drec; /* (cap, T, d); drec doubles as the micro tokens' gradient */
+    beat_pair_index pix;
+    double vq[2], orth;
+} beat_side_buf;
+
+struct beat_work {
+    beat_side_buf s[2];
+    float *F, *dF;      /* (T, n_nodes, t) like the ego block: propagated rows / their
+                         * gradient (zero off the batch rows) */
+    float *search;      /* beat_vq_search scratch: K code norms, then per-thread scores */
+    float *fold;        /* (T, K, t): C W_k^T, the micro codebook folded into chunk k's map */
+    float *inv;         /* (cap, T): 1 / ||x_k W_k|| of the micro rows */
+    float *vqgrad;      /* beat_vq_backward scratch */
+    int32_t *nodes;     /* batch nodes, ascending */
+    int32_t n_nodes_batch;
+    int64_t pcap;       /* pairs a batch holds: 2 x batch */
+    int32_t *lu, *li;   /* (pcap) local rows of each pair */
+    float *scores, *g;  /* (pcap) */
+    /* epoch staging */
+    int32_t *bu, *bi, *btrain;
+    float *blabel;
+};
+
+/* Rows s->ent[0..n) of side `side`: graph rows from w->F (gathered into row-major (n, D)),
+ * projections, quantisation, rec.
+ * With fz (may be NULL) recording or replaying the stop-gradient values. */
+void beat_side_forward(beat_model *m, int side, beat_frozen *fz);
+
+#endif

@@ -1,0 +1,143 @@
+/* beat_stage1_train — BEAT stage 1's epoch loop (shuffle, uniform negatives, batches), Adam,
+ * the encoding of every entity, and the FLOP count for benchmarks. See beat_stage1.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/base/bb_io.h"
+#include "models/base/bb_progress.h"
+#include "models/base/bb_rng.h"
+#include "models/beat/beat_stage1.h"
+#include "models/beat/beat_stage1_internal.h"
+
+/* ------------------------------------------------------------------------------------------
+ * Adam: torch.optim.Adam with the float operations of nn_adam_step (so the same bits), the
+ * parameter block split into fixed contiguous parts across the pool. */
+
+typedef struct adam_job {
+    float *p, *m1, *m2;
+    const float *g;
+    int64_t n;
+    float b1, b2, one_b1, one_b2, step_size, inv_sqrt_bc2, eps;
+} adam_job;
+
+static void adam_worker(void *ctx, int t, int n_parts) {
+    const adam_job *a = ctx;
+    long long lo, hi;
+    graph_pool_split((long long)a->n, t, n_parts, &lo, &hi);
+    float *restrict p = a->p, *restrict m1 = a->m1, *restrict m2 = a->m2;
+    const float *restrict g = a->g;
+    for (long long k = lo; k < hi; k++) {
+        m1[k] = a->b1 * m1[k] + a->one_b1 * g[k];
+        m2[k] = a->b2 * m2[k] + a->one_b2 * g[k] * g[k];
+        p[k] -= a->step_size * m1[k] / (sqrtf(m2[k]) * a->inv_sqrt_bc2 + a->eps);
+    }
+}
+
+void beat_step_update(beat_model *m) {
+    nn_params *ps = m->params;
+    const nn_adam opt = nn_adam_default((float)m->cfg.lr);
+    ps->step++;
+    const double bc1 = 1.0 - pow((double)opt.beta1, (double)ps->step);
+    const double bc2 = 1.0 - pow((double)opt.beta2, (double)ps->step);
+    adam_job a = {ps->data, ps->m, ps->v, ps->grad, ps->total, opt.beta1, opt.beta2,
+                  1.0f - opt.beta1, 1.0f - opt.beta2, (float)((double)opt.lr / bc1),
+                  (float)(1.0 / sqrt(bc2)), opt.eps};
+    graph_pool_run(m->pool, adam_worker, &a);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Epochs */
+
+static void add_losses(beat_losses *acc, const beat_losses *l) {
+    acc->total += l->total, acc->vq += l->vq, acc->orth += l->orth, acc->rec += l->rec;
+    acc->macro += l->macro, acc->micro += l->micro;
+    acc->macro_pairs += l->macro_pairs, acc->micro_entities += l->micro_entities;
+    acc->users += l->users, acc->items += l->items;
+}
+
+beat_losses beat_train_epoch(beat_model *m, int epoch, const char *label) {
+    beat_work *w = m->w;
+    const int64_t n = (int64_t)m->n_train, B = m->cfg.batch;
+    for (int64_t k = 0; k < n; k++) m->perm[k] = (int32_t)k;
+    bb_rng shuffle, neg;
+    bb_rng_seed_indexed(&shuffle, m->seed, "beat/shuffle", (uint64_t)epoch);
+    bb_rng_seed_indexed(&neg, m->seed, "beat/negatives", (uint64_t)epoch);
+    bb_rng_shuffle_i32(&shuffle, m->perm, (size_t)n);
+    const int64_t n_batches = (n + B - 1) / B;
+    beat_losses acc;
+    memset(&acc, 0, sizeof acc);
+    bb_progress pr;
+    bb_progress_begin(&pr, label ? label : "beat epoch", (uint64_t)n_batches, "batch");
+    for (int64_t bi = 0; bi < n_batches; bi++) {
+        const int64_t lo = bi * B, np = (lo + B <= n ? B : n - lo);
+        for (int64_t k = 0; k < np; k++) {
+            const int32_t p = m->perm[lo + k], u = m->train_u[p];
+            int32_t j;
+            do /* uniform among the items the user has no training pair with */
+                j = (int32_t)bb_rng_below(&neg, (uint64_t)m->n_items);
+            while (bb_rank_lists_contains(m->train_lists, u, j));
+            w->bu[k] = u, w->bi[k] = m->train_i[p], w->blabel[k] = 1.0f, w->btrain[k] = p;
+            w->bu[np + k] = u, w->bi[np + k] = j, w->blabel[np + k] = 0.0f;
+        }
+        beat_batch bt = {np, w->bu, w->bi, w->blabel, w->btrain, m->steps + 1};
+        beat_losses l = beat_step_grad(m, &bt, NULL);
+        beat_step_update(m);
+        m->steps++;
+        add_losses(&acc, &l);
+        bb_progress_update(&pr, (uint64_t)(bi + 1), "loss %.4f", l.total);
+    }
+    const double inv = 1.0 / (double)n_batches;
+    acc.total *= inv, acc.vq *= inv, acc.orth *= inv, acc.rec *= inv, acc.macro *= inv;
+    acc.micro *= inv;
+    bb_progress_end(&pr, "loss %.4f (vq %.4f orth %.4f rec %.4f macro %.4f micro %.4f)",
+                    acc.total, acc.vq, acc.orth, acc.rec, acc.macro, acc.micro);
+    return acc;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Encoding every entity */
+
+void beat_encode_all(beat_model *m, float *rec[2], int32_t *tokens[2]) {
+    beat_work *w = m->w;
+    const int T = m->T;
+    const size_t W = (size_t)T * (size_t)m->d;
+    const size_t chunk = (size_t)m->n_nodes * (size_t)m->t;
+    for (int k = 0; k < T; k++) lgcn_propagate(&m->plan, m->ego->data + k * chunk, w->F + k * chunk, 0);
+    for (int s = 0; s < 2; s++) {
+        beat_side_buf *b = &w->s[s];
+        const beat_side *sd = &m->side[s];
+        const int macro = sd->codebook[BEAT_MACRO] != NULL, micro = sd->codebook[BEAT_MICRO] != NULL;
+        for (int32_t c0 = 0; c0 < sd->n; c0 += (int32_t)b->cap) {
+            const int64_t n = sd->n - c0 < b->cap ? sd->n - c0 : b->cap;
+            b->n = n;
+            for (int64_t e = 0; e < n; e++) b->ent[e] = c0 + (int32_t)e;
+            beat_side_forward(m, s, NULL);
+            if (rec && rec[s])
+                memcpy(rec[s] + (size_t)c0 * W, b->rec, (size_t)n * W * sizeof(float));
+            if (tokens && tokens[s])
+                for (int64_t e = 0; e < n; e++) {
+                    int32_t *row = tokens[s] + ((size_t)c0 + (size_t)e) * (size_t)(1 + T);
+                    row[0] = macro ? b->imac[e] : -1;
+                    for (int k = 0; k < T; k++) row[1 + k] = micro ? b->imic[e * T + k] : -1;
+                }
+        }
+        b->n = 0;
+    }
+}
+
+double beat_step_flops(const beat_model *m, int64_t users, int64_t items) {
+    double total = 0.0;
+    const double D = m->D, d = m->d, T = m->T, t = m->t, K = m->K;
+    for (int s = 0; s < 2; s++) {
+        const double n = s == BEAT_USER ? (double)users : (double)items;
+        const beat_side *sd = &m->side[s];
+        if (sd->map[BEAT_MACRO]) total += 6.0 * n * D * d; /* forward + two backward products */
+        if (sd->map[BEAT_MICRO]) total += 6.0 * n * T * t * d;
+        if (sd->codebook[BEAT_MACRO]) total += 2.0 * n * K * d; /* codeword search */
+        if (sd->codebook[BEAT_MICRO]) /* folded into the chunk maps when t < d */
+            total += 2.0 * n * T * K * (t < d ? t : d) + (t < d ? 2.0 * T * K * t * d : 0.0);
+    }
+    return total;
+}

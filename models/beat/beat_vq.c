@@ -1,0 +1,294 @@
+/* beat_vq — nearest-codeword search, straight-through quantisation with codebook and
+ * commitment losses, and row L2 normalisation (DESIGN §4.2). Semantics in beat_vq.h. */
+#include "models/beat/beat_vq.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/base/bb_error.h"
+#include "models/base/bb_io.h"
+#include "models/beat/beat_dot.h"
+
+#define SEARCH_CHUNK_ROWS 1024 /* rows per sgemm: the codebook is packed once per chunk */
+#define MAX_PARTS 256
+
+static void split_rows(int64_t n, int t, int parts, int64_t *lo, int64_t *hi) {
+    long long a, b;
+    graph_pool_split((long long)n, t, parts, &a, &b);
+    *lo = (int64_t)a;
+    *hi = (int64_t)b;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Search: scores = -2 z C^T + ||c||^2, argmin per row */
+
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+/* argmin_k cnorm[k] - f s[k], ties to the lowest k: sixteen lanes keep their own minimum
+ * (strict <, so each lane keeps its first k), then the lowest index among the lanes holding
+ * the overall minimum wins. NaN scores never win; an all-NaN row gives 0. */
+static int32_t argmin_row(const float *cnorm, const float *s, float f, int K) {
+    int k = 0;
+    float best = INFINITY;
+    int32_t arg = 0;
+    if (K >= 16) {
+        v16f vbest;
+        v16i vidx, lane;
+        for (int l = 0; l < 16; l++) vbest[l] = INFINITY, vidx[l] = 0, lane[l] = l;
+        const v16f vf = {f, f, f, f, f, f, f, f, f, f, f, f, f, f, f, f};
+        for (; k + 16 <= K; k += 16) {
+            v16f c, x;
+            memcpy(&c, cnorm + k, sizeof c);
+            memcpy(&x, s + k, sizeof x);
+            v16f v = c - vf * x;
+            v16i lt = v < vbest;
+            vbest = (v16f)(((v16i)v & lt) | ((v16i)vbest & ~lt));
+            v16i kk = lane + k;
+            vidx = (kk & lt) | (vidx & ~lt);
+        }
+        for (int l = 0; l < 16; l++)
+            if (vbest[l] < best || (vbest[l] == best && vidx[l] < arg)) best = vbest[l], arg = vidx[l];
+    }
+    for (; k < K; k++) {
+        float v = cnorm[k] - f * s[k];
+        if (v < best) best = v, arg = k;
+    }
+    return arg;
+}
+
+typedef struct search_job {
+    const float *A, *B;
+    int64_t n;
+    int kdim, lda, K;
+    const float *cnorm, *scale;
+    int64_t scale_stride, idx_stride;
+    int32_t *idx;
+    float *scratch; /* per part: SEARCH_CHUNK_ROWS x K scores */
+} search_job;
+
+static void search_worker(void *ctx, int t, int n_parts) {
+    const search_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->n, t, n_parts, &lo, &hi);
+    float *scores = j->scratch + (size_t)t * SEARCH_CHUNK_ROWS * (size_t)j->K;
+    const int K = j->K;
+    for (int64_t r0 = lo; r0 < hi; r0 += SEARCH_CHUNK_ROWS) {
+        const int64_t rows = hi - r0 < SEARCH_CHUNK_ROWS ? hi - r0 : SEARCH_CHUNK_ROWS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, K, j->kdim, 1.0f,
+                    j->A + r0 * j->lda, j->lda, j->B, j->kdim, 0.0f, scores, K);
+        for (int64_t r = 0; r < rows; r++) {
+            const float f = j->scale ? 2.0f * j->scale[(r0 + r) * j->scale_stride] : 2.0f;
+            j->idx[(r0 + r) * j->idx_stride] = argmin_row(j->cnorm, scores + r * K, f, K);
+        }
+    }
+}
+
+void beat_vq_code_norms(const float *cb, int K, int d, float *cnorm) {
+    for (int k = 0; k < K; k++) cnorm[k] = beat_dot(cb + (size_t)k * d, cb + (size_t)k * d, d);
+}
+
+size_t beat_vq_search_scratch(int K, int threads) {
+    return (size_t)K + (size_t)(threads < 1 ? 1 : threads) * SEARCH_CHUNK_ROWS * (size_t)K;
+}
+
+void beat_vq_search_rows(graph_pool *pool, const float *A, int64_t n, int kdim, int lda,
+                         const float *B, int K, const float *cnorm, const float *scale,
+                         int64_t scale_stride, int32_t *idx, int64_t idx_stride,
+                         float *scratch) {
+    BB_ASSERT(K >= 1 && kdim >= 1, "beat_vq_search: K %d and width %d must be positive", K, kdim);
+    if (n <= 0) return;
+    search_job j = {A, B, n, kdim, lda, K, cnorm, scale, scale_stride, idx_stride, idx, scratch};
+    graph_pool_run(pool, search_worker, &j);
+}
+
+void beat_vq_search(graph_pool *pool, const float *z, int64_t n, int d, const float *cb, int K,
+                    int32_t *idx, float *scratch) {
+    if (n <= 0) return;
+    const int parts = graph_pool_threads(pool);
+    float *own = scratch ? NULL : bb_malloc(beat_vq_search_scratch(K, parts) * sizeof(float));
+    float *cnorm = scratch ? scratch : own;
+    beat_vq_code_norms(cb, K, d, cnorm);
+    beat_vq_search_rows(pool, z, n, d, d, cb, K, cnorm, NULL, 0, idx, 1, cnorm + K);
+    free(own);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Forward: st and the loss value */
+
+typedef struct vq_job {
+    const float *z, *cb, *z_sg, *q_sg;
+    const int32_t *idx;
+    int64_t n;
+    int d, K;
+    float *st;
+    float scale_dz, scale_dcb; /* backward: w / (n d), 2 w / (n d) */
+    float *dz, *dcb;
+    float *partial; /* backward: per part (K, d) codebook-term sums */
+    double part[MAX_PARTS][2]; /* per part: sum (z_sg - q)^2, sum (z - q_sg)^2 */
+} vq_job;
+
+static void vq_forward_worker(void *ctx, int t, int n_parts) {
+    vq_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->n, t, n_parts, &lo, &hi);
+    const int d = j->d;
+    double cb_sum = 0.0, commit_sum = 0.0;
+    for (int64_t r = lo; r < hi; r++) {
+        const float *z = j->z + r * d, *q = j->cb + (size_t)j->idx[r] * d;
+        const float *z0 = j->z_sg ? j->z_sg + r * d : z;
+        const float *q0 = j->q_sg ? j->q_sg + r * d : q;
+        float *st = j->st + r * d;
+        cb_sum += beat_sqdist(z0, q, d);
+        commit_sum += beat_sqdist(z, q0, d);
+        for (int c = 0; c < d; c++) st[c] = z[c] + (q0[c] - z0[c]);
+    }
+    j->part[t][0] = cb_sum;
+    j->part[t][1] = commit_sum;
+}
+
+static int pool_parts(graph_pool *pool) {
+    int n = graph_pool_threads(pool);
+    BB_ASSERT(n <= MAX_PARTS, "beat_vq: at most %d threads, got %d", MAX_PARTS, n);
+    return n;
+}
+
+double beat_vq_forward(graph_pool *pool, const float *z, const float *cb, const int32_t *idx,
+                       int64_t n, int d, const float *z_sg, const float *q_sg, float *st) {
+    if (n <= 0) return 0.0;
+    vq_job *j = bb_calloc(1, sizeof *j);
+    j->z = z, j->cb = cb, j->z_sg = z_sg, j->q_sg = q_sg, j->idx = idx, j->n = n, j->d = d;
+    j->st = st;
+    graph_pool_run(pool, vq_forward_worker, j);
+    double cb_sum = 0.0, commit_sum = 0.0;
+    for (int t = 0; t < pool_parts(pool); t++) {
+        cb_sum += j->part[t][0];
+        commit_sum += j->part[t][1];
+    }
+    free(j);
+    double count = (double)n * (double)d;
+    return cb_sum / count + 0.5 * commit_sum / count;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Backward */
+
+/* One pass over the part's rows: dz += scale_dz (z - q_sg), and the codebook term
+ * sum_r (q_r - z_sg_r) of each code into the part's own (K, d) accumulator. */
+static void vq_backward_worker(void *ctx, int t, int n_parts) {
+    vq_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->n, t, n_parts, &lo, &hi);
+    const int d = j->d;
+    float *restrict acc = j->partial + (size_t)t * j->K * d;
+    memset(acc, 0, (size_t)j->K * d * sizeof *acc);
+    const float sdz = j->scale_dz;
+    for (int64_t r = lo; r < hi; r++) {
+        const float *restrict z = j->z + r * d;
+        const float *restrict q = j->cb + (size_t)j->idx[r] * d;
+        const float *restrict q0 = j->q_sg ? j->q_sg + r * d : q;
+        const float *restrict z0 = j->z_sg ? j->z_sg + r * d : z;
+        float *restrict dz = j->dz + r * d;
+        float *restrict a = acc + (size_t)j->idx[r] * d;
+        for (int c = 0; c < d; c++) {
+            dz[c] += sdz * (z[c] - q0[c]);
+            a[c] += q[c] - z0[c];
+        }
+    }
+}
+
+/* dcb += scale_dcb * sum over parts (in part order) of the accumulators; codes split. */
+static void vq_reduce_worker(void *ctx, int t, int n_parts) {
+    vq_job *j = ctx;
+    int64_t lo, hi;
+    split_rows((int64_t)j->K * j->d, t, n_parts, &lo, &hi);
+    const size_t stride = (size_t)j->K * j->d;
+    for (int64_t i = lo; i < hi; i++) {
+        float s = 0.0f;
+        for (int p = 0; p < n_parts; p++) s += j->partial[(size_t)p * stride + (size_t)i];
+        j->dcb[i] += j->scale_dcb * s;
+    }
+}
+
+void beat_vq_backward(graph_pool *pool, const float *z, const float *cb, const int32_t *idx,
+                      int64_t n, int d, int K, const float *z_sg, const float *q_sg, float w,
+                      float *dz_inout, float *dcb, float *scratch) {
+    if (n <= 0) return;
+    vq_job *j = bb_calloc(1, sizeof *j);
+    j->z = z, j->cb = cb, j->z_sg = z_sg, j->q_sg = q_sg, j->idx = idx, j->n = n, j->d = d;
+    j->K = K;
+    double count = (double)n * (double)d;
+    j->scale_dz = (float)((double)w / count);        /* 0.5 * 2 from the commitment term */
+    j->scale_dcb = (float)(2.0 * (double)w / count); /* codebook term */
+    j->dz = dz_inout;
+    j->dcb = dcb;
+    const int parts = graph_pool_threads(pool);
+    float *own = scratch ? NULL : bb_malloc(beat_vq_backward_scratch(K, d, parts) * sizeof(float));
+    j->partial = scratch ? scratch : own;
+    graph_pool_run(pool, vq_backward_worker, j);
+    if (dcb) graph_pool_run(pool, vq_reduce_worker, j);
+    free(own);
+    free(j);
+}
+
+size_t beat_vq_backward_scratch(int K, int d, int threads) {
+    return (size_t)(threads < 1 ? 1 : threads) * (size_t)K * (size_t)d;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Row L2 normalisation */
+
+typedef struct norm_job {
+    float *x;
+    const float *z;
+    float *norms;
+    const float *cnorms;
+    int64_t n;
+    int d;
+} norm_job;
+
+static void norm_forward_worker(void *ctx, int t, int n_parts) {
+    norm_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->n, t, n_parts, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        float *x = j->x + r * j->d;
+        float nrm = sqrtf(beat_dot(x, x, j->d));
+        if (!((double)nrm >= BEAT_L2_EPS)) nrm = (float)BEAT_L2_EPS;
+        j->norms[r] = nrm;
+        const float inv = 1.0f / nrm;
+        for (int c = 0; c < j->d; c++) x[c] *= inv;
+    }
+}
+
+void beat_l2norm_forward(graph_pool *pool, float *x, int64_t n, int d, float *norms) {
+    if (n <= 0) return;
+    norm_job j = {x, NULL, norms, NULL, n, d};
+    graph_pool_run(pool, norm_forward_worker, &j);
+}
+
+static void norm_backward_worker(void *ctx, int t, int n_parts) {
+    norm_job *j = ctx;
+    int64_t lo, hi;
+    split_rows(j->n, t, n_parts, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        const float *z = j->z + r * j->d;
+        float *g = j->x + r * j->d;
+        const float inv = 1.0f / j->cnorms[r];
+        if ((double)j->cnorms[r] <= BEAT_L2_EPS) { /* clamped: z = x / eps is linear */
+            for (int c = 0; c < j->d; c++) g[c] *= inv;
+            continue;
+        }
+        const float dot = beat_dot(z, g, j->d);
+        for (int c = 0; c < j->d; c++) g[c] = (g[c] - z[c] * dot) * inv;
+    }
+}
+
+void beat_l2norm_backward(graph_pool *pool, const float *z, const float *norms, float *dz,
+                          int64_t n, int d) {
+    if (n <= 0) return;
+    norm_job j = {dz, z, NULL, norms, n, d};
+    graph_pool_run(pool, norm_backward_worker, &j);
+}
