@@ -21,7 +21,9 @@ static const char *const openers[] = {
 static const char *const subjects[] = {
     "it can be inferred that the user", "it can be inferred that this user",
     "it can be inferred that they", "it seems that the user", "it appears that the user",
-    "it is likely that the user", "it is evident that the user", "this user", "the user",
+    "it is likely that the user", "it is evident that the user", "it is likely that this user",
+    "it seems that this user", "it appears that this user", "it is evident that this user",
+    "it is clear that the user", "it is clear that this user", "this user", "the user",
     "users", "they", "he", "she", "this reader", "the reader", "readers", "this customer",
     "the customer", "its fans", "fans", "regulars", "it", "this book", "the book",
     "this business", "the business", "this place", "this restaurant", NULL};
@@ -29,7 +31,7 @@ static const char *const subjects[] = {
 static const char *const auxiliaries[] = {
     "is", "are", "also", "likely", "to", "would", "may", "might", "will", "could", "tends",
     "tend", "seems", "seem", "particularly", "especially", "generally", "really",
-    "probably", "be", "has", "have", "shows", "show", "a", "strong", "clear", "most",
+    "probably", "be", "has", "have", "shows", "show", "shown", "a", "strong", "clear", "most",
     "highly", "definitely", "greatly", "truly", "consistently", "often", NULL};
 
 static const char *const verbs[] = {
@@ -39,7 +41,15 @@ static const char *const verbs[] = {
     "looks for", "looking for", "interested in", "drawn to", "fond of", "offer", "offers",
     "provide", "provides", "feature", "features", "serve", "serves", "specializes in",
     "praise", "praises", "known for", "praised for", "loved for", "preference for",
-    "appeal to", "appeals to", NULL};
+    "appeal to", "appeals to", "gravitate towards", "gravitate toward", "gravitates towards",
+    "gravitates toward", "lean towards", "leans towards", "lean toward", "leans toward",
+    "is drawn to", "are drawn to", "tend to enjoy", "tends to enjoy", "tends to prefer",
+    "tend to prefer", "have an interest in", "has an interest in", "show interest in",
+    "shows interest in", "be interested in", "an interest in", "interest in",
+    "an affinity for", "affinity for", "a fondness for", "suitable for", "ideal for",
+    "perfect for", "great for", "explores", "explore", "celebrates", "showcases", "a fan of",
+    "fans of", "attracted to", "an appreciation for", "a fascination with", "recommended for",
+    "popular for", "appealing to", NULL};
 
 /* Audience-style subjects of item summaries; those ending in "who" need a verb after. */
 static const char *const audiences[] = {
@@ -83,6 +93,8 @@ static const char *const piece_leads[] = {
     "and", "or", "as well as", "along with", "also", "especially", "particularly",
     "including", "such as", "plus", "with", "like", "offering", "providing", "featuring", "a preference for", "an appreciation for",
     "a love for", "a focus on", "those looking for", "people looking for", "users looking for",
+    "those interested in", "people interested in", "individuals interested in",
+    "individuals looking for", "anyone looking for", "those seeking",
     "looking for", "fans of", "lovers of", NULL};
 static const char *const piece_who[] = {"those who", "users who", "people who", "anyone who",
                                         "readers who", "customers who", "individuals who",
@@ -146,11 +158,28 @@ static size_t match_object(const char *s) {
     return n ? n + match_any(s + n, connectors) : 0;
 }
 
+/* "It can be concluded that", "it is likely that", "it seems that", ... before a subject. */
+static const char *const hedge_words[] = {
+    "can", "could", "be", "is", "seems", "appears", "also", "concluded", "inferred",
+    "determined", "evident", "clear", "apparent", "likely", "safe", "to", "say", "said",
+    "observed", "noted", "understood", NULL};
+
+static size_t match_hedge(const char *s) {
+    size_t n = match_seq(s, "it");
+    if (!n) return 0;
+    size_t h = skip_all(s + n, hedge_words);
+    if (!h) return 0;
+    size_t t = match_seq(s + n + h, "that");
+    return t ? n + h + t : 0;
+}
+
 /* Length of the lead-in at the start of a sentence (0 when there is none). */
 static size_t match_leadin(const char *s) {
     size_t best = 0;
+    const size_t hedge = match_hedge(s);
     for (int k = 0; subjects[k]; k++) {
-        size_t n = match_seq(s, subjects[k]);
+        size_t n = match_seq(s + hedge, subjects[k]);
+        if (n) n += hedge;
         if (!n) continue;
         n += skip_all(s + n, auxiliaries);
         size_t v = match_any(s + n, verbs);
@@ -244,9 +273,12 @@ static int count_words(const char *a, const char *b) {
 
 static void emit_piece(sink *sk, const char *a, const char *b) {
     if (sk->out->n >= sk->max) return;
+    trim(&a, &b);
+    if (match_seq(a, "based on")) return; /* "..., based on their reviews, ..." */
     for (;;) { /* leading connectors, repeatedly: "and especially those who enjoy X" */
         trim(&a, &b);
-        size_t n = match_any(a, piece_leads);
+        size_t n = match_leadin(a); /* a lead-in after a comma: ", and they also enjoy X" */
+        if (!n) n = match_any(a, piece_leads);
         if (!n) { /* "books with X" inside a list, as after the lead-in */
             size_t o = match_any(a, objects);
             size_t c = o ? match_any(a + o, connectors) : 0;
