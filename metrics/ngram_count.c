@@ -43,6 +43,7 @@ struct ngram_table {
     uint32_t gen;
     int max_order;
     int refs;
+    size_t live; /* slots in use in the current mode's table */
     int bits; /* packed mode: bits per token; 0 = hashed mode */
 };
 
@@ -72,6 +73,7 @@ void ngram_table_reset(ngram_table *t, int max_order, size_t expected, uint64_t 
               max_order, NGRAM_MAX_ORDER);
     t->max_order = max_order;
     t->refs = 0;
+    t->live = 0;
     int bits = 64 / max_order;
     /* ids are stored as id + 1, which must fit in `bits` bits */
     t->bits = id_bound > 0 && (bits >= 33 || id_bound < ((uint64_t)1 << bits)) ? bits : 0;
@@ -95,8 +97,10 @@ void ngram_table_reset(ngram_table *t, int max_order, size_t expected, uint64_t 
         grown = 1;
     }
     if (++t->gen == 0 || grown) { /* wrapped (once every 2^32 resets) or fresh: clear */
+        /* every array stamped with gen must be cleared, or stale slots would look live */
         memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
         memset(t->packed, 0, (t->packed_mask + 1) * sizeof *t->packed);
+        if (t->bigrams) memset(t->bigrams, 0, (t->bigram_mask + 1) * sizeof *t->bigrams);
         t->gen = 1;
     }
 }
@@ -106,12 +110,31 @@ static inline size_t packed_index(uint64_t key, size_t mask) {
     return (size_t)(h >> 32) & mask;
 }
 
+/* Doubles a table whose load passed one half (`expected` at reset is only a hint). Live
+ * slots are re-inserted with their stamps; the other stamped arrays are untouched. */
+static void grow_packed(ngram_table *t) {
+    size_t cap = 2 * (t->packed_mask + 1);
+    packed_slot *fresh = bb_calloc(cap, sizeof *fresh);
+    for (size_t i = 0; i <= t->packed_mask; i++) {
+        const packed_slot *s = &t->packed[i];
+        if (s->gen != t->gen) continue;
+        size_t j = packed_index(s->key, cap - 1);
+        while (fresh[j].gen == t->gen) j = (j + 1) & (cap - 1);
+        fresh[j] = *s;
+    }
+    free(t->packed);
+    t->packed = fresh;
+    t->packed_mask = cap - 1;
+}
+
 static packed_slot *packed_find(ngram_table *t, uint64_t key, int insert) {
+    if (insert && 2 * (t->live + 1) > t->packed_mask + 1) grow_packed(t);
     size_t i = packed_index(key, t->packed_mask);
     for (;;) {
         packed_slot *s = &t->packed[i];
         if (s->gen != t->gen) {
             if (!insert) return NULL;
+            t->live++;
             s->gen = t->gen;
             s->key = key;
             s->ref = -1;
@@ -134,12 +157,29 @@ static inline uint64_t finish(uint64_t h, int order) {
     return h ^ (h >> 29);
 }
 
+static void grow_slots(ngram_table *t) {
+    size_t cap = 2 * (t->mask + 1);
+    slot *fresh = bb_calloc(cap, sizeof *fresh);
+    for (size_t i = 0; i <= t->mask; i++) {
+        const slot *s = &t->slots[i];
+        if (s->gen != t->gen) continue;
+        size_t j = (size_t)(s->hash >> 7) & (cap - 1);
+        while (fresh[j].gen == t->gen) j = (j + 1) & (cap - 1);
+        fresh[j] = *s;
+    }
+    free(t->slots);
+    t->slots = fresh;
+    t->mask = cap - 1;
+}
+
 static slot *find(ngram_table *t, const int32_t *ids, int order, uint64_t h, int insert) {
+    if (insert && 2 * (t->live + 1) > t->mask + 1) grow_slots(t);
     size_t i = (size_t)(h >> 7) & t->mask;
     for (;;) {
         slot *s = &t->slots[i];
         if (s->gen != t->gen) {
             if (!insert) return NULL;
+            t->live++;
             s->gen = t->gen;
             s->hash = h;
             s->ids = ids;
@@ -316,7 +356,7 @@ void ngram_clip_small(ngram_table *t, int max_order, const int32_t *hyp, size_t 
             size_t cap = 64;
             while (cap < want) cap *= 2;
             free(t->bigrams);
-            t->bigrams = bb_calloc(cap, sizeof *t->bigrams);
+            t->bigrams = bb_calloc(cap, sizeof *t->bigrams); /* zero stamps: all empty */
             t->bigram_mask = cap - 1;
         }
         for (size_t i = 0; i + 1 < hyp_len; i++) bigram_add(t, bigram_key(hyp[i], hyp[i + 1]));

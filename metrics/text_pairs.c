@@ -255,6 +255,7 @@ static int split_lines(char *data, size_t len, const char *path, line_list *out,
             for (size_t i = 0; i < out->n; i++) free(out->text[i]);
             free(out->text);
             free(out->len);
+            memset(out, 0, sizeof *out); /* the caller frees what is left: nothing */
             return BB_ERR;
         }
         if (out->n == cap) {
