@@ -92,7 +92,7 @@ void diversity_compute(const char *const *texts, const size_t *lens, size_t n,
             all_cap = 2 * (all_n + k) + 64;
             all = bb_realloc(all, all_cap * sizeof *all);
         }
-        memcpy(all + all_n, ids, k * sizeof *ids);
+        if (k) memcpy(all + all_n, ids, k * sizeof *ids);
         start[t] = all_n;
         len[t] = k;
         all_n += k;
@@ -105,7 +105,8 @@ void diversity_compute(const char *const *texts, const size_t *lens, size_t n,
                 break;
             }
             size_t o = (size_t)(s - 1);
-            if (len[o] == k && memcmp(all + start[o], all + start[t], k * sizeof *all) == 0) break;
+            if (len[o] == k && (k == 0 || memcmp(all + start[o], all + start[t], k * sizeof *all) == 0))
+                break;
             i = (i + 1) & seqs.mask;
         }
     }

@@ -313,7 +313,7 @@ static void encode_sentences(rouge_scorer *r, const char *s, size_t n, int side,
             const int32_t *line_ids;
             size_t k = text_encoder_encode(r->enc, s + start, i - start, &line_ids);
             *ids = ensure(*ids, ids_cap, total + k, sizeof **ids);
-            memcpy(*ids + total, line_ids, k * sizeof **ids);
+            if (k) memcpy(*ids + total, line_ids, k * sizeof **ids);
             total += k;
             starts[++count] = total;
         }
@@ -329,10 +329,10 @@ void rouge_text_scores(rouge_scorer *r, const char *reference, size_t ref_len,
     const int32_t *ids;
     size_t nr = text_encoder_encode(r->enc, reference, ref_len, &ids);
     r->ref_ids = ensure(r->ref_ids, &r->ref_cap, nr, sizeof *r->ref_ids);
-    memcpy(r->ref_ids, ids, nr * sizeof *ids);
+    if (nr) memcpy(r->ref_ids, ids, nr * sizeof *ids);
     size_t nc = text_encoder_encode(r->enc, candidate, cand_len, &ids);
     r->cand_ids = ensure(r->cand_ids, &r->cand_cap, nc, sizeof *r->cand_ids);
-    memcpy(r->cand_ids, ids, nc * sizeof *ids);
+    if (nc) memcpy(r->cand_ids, ids, nc * sizeof *ids);
 
     int64_t matches[NGRAM_MAX_ORDER];
     ngram_table_reset(r->table, 2, 2 * nr, text_vocab_size(r->vocab));
