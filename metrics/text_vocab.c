@@ -35,31 +35,49 @@ static inline uint64_t load32(const char *s) {
     return k;
 }
 
-/* Eight bytes at a time, multiply-xorshift mixing (in the spirit of wyhash/murmur). Strings
- * here are short words: the tail of 1..7 bytes is read with at most two overlapping loads
- * (wyhash's trick) instead of a byte loop, which would stall on store forwarding. */
-uint64_t text_vocab_hash(const char *s, size_t len) {
+static inline uint64_t load64(const char *s) {
+    uint64_t k;
+    memcpy(&k, s, 8);
+    return k;
+}
+
+static uint64_t hash_long(const char *s, size_t len) {
     uint64_t h = 0x9E3779B97F4A7C15ull ^ (len * 0xC2B2AE3D27D4EB4Full);
     size_t n = len;
-    while (n >= 8) {
-        uint64_t k;
-        memcpy(&k, s, 8);
-        h = (h ^ k) * 0xBF58476D1CE4E5B9ull;
+    while (n > 8) {
+        h = (h ^ load64(s)) * 0xBF58476D1CE4E5B9ull;
         h ^= h >> 31;
         s += 8;
         n -= 8;
     }
-    if (n) {
-        const unsigned char *u = (const unsigned char *)s;
-        uint64_t k = n >= 4 ? (load32(s) << 32) | load32(s + n - 4)
-                            : ((uint64_t)u[0] << 16) | ((uint64_t)u[n >> 1] << 8) | u[n - 1];
-        h = (h ^ k) * 0x94D049BB133111EBull;
-        h ^= h >> 29;
-    }
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 32;
-    return h;
+    h = (h ^ load64(s + n - 8)) * 0x94D049BB133111EBull; /* the last 8 bytes, overlapping */
+    return h ^ (h >> 32);
 }
+
+/* Tokens are short: up to 16 bytes take two (overlapping) loads, two independent multiplies
+ * and a final fold (wyhash's tail trick), instead of a byte loop or a chain of multiplies. */
+static inline uint64_t hash_bytes(const char *s, size_t len) {
+    uint64_t a, b;
+    if (len > 16) return hash_long(s, len);
+    if (len >= 8) {
+        a = load64(s);
+        b = load64(s + len - 8);
+    } else if (len >= 4) {
+        a = load32(s);
+        b = load32(s + len - 4);
+    } else if (len > 0) {
+        const unsigned char *u = (const unsigned char *)s;
+        a = ((uint64_t)u[0] << 16) | ((uint64_t)u[len >> 1] << 8) | u[len - 1];
+        b = 0;
+    } else {
+        a = b = 0;
+    }
+    uint64_t h = ((a ^ 0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull) ^
+                 ((b ^ (uint64_t)len) * 0x94D049BB133111EBull);
+    return h ^ (h >> 32);
+}
+
+uint64_t text_vocab_hash(const char *s, size_t len) { return hash_bytes(s, len); }
 
 text_vocab *text_vocab_create(void) {
     text_vocab *v = bb_calloc(1, sizeof *v);
@@ -101,7 +119,7 @@ static void grow(text_vocab *v) {
     size_t cap = 2 * (v->mask + 1);
     int32_t *slots = bb_calloc(cap, sizeof *slots);
     for (size_t id = 0; id < v->count; id++) {
-        uint64_t h = text_vocab_hash(v->info[id].str, v->info[id].len);
+        uint64_t h = hash_bytes(v->info[id].str, v->info[id].len);
         size_t i = (size_t)h & (cap - 1);
         while (slots[i]) i = (i + 1) & (cap - 1);
         slots[i] = (int32_t)id + 1;
@@ -130,11 +148,11 @@ static int32_t lookup(const text_vocab *v, const char *s, size_t len, uint64_t h
 
 int32_t text_vocab_find(const text_vocab *v, const char *s, size_t len) {
     size_t slot;
-    return lookup(v, s, len, text_vocab_hash(s, len), &slot);
+    return lookup(v, s, len, hash_bytes(s, len), &slot);
 }
 
 int32_t text_vocab_intern(text_vocab *v, const char *s, size_t len) {
-    uint64_t h = text_vocab_hash(s, len);
+    uint64_t h = hash_bytes(s, len);
     size_t slot;
     int32_t id = lookup(v, s, len, h, &slot);
     if (id >= 0) return id;
@@ -213,7 +231,7 @@ static void span_ids_grow(text_span_ids *t) {
     for (size_t i = 0; i <= t->mask; i++) {
         span_slot *s = &t->slots[i];
         if (s->gen != t->gen) continue;
-        size_t j = (size_t)text_vocab_hash(s->ptr, s->len) & (cap - 1);
+        size_t j = (size_t)hash_bytes(s->ptr, s->len) & (cap - 1);
         while (slots[j].gen == t->gen) j = (j + 1) & (cap - 1);
         slots[j] = *s;
     }
@@ -223,7 +241,7 @@ static void span_ids_grow(text_span_ids *t) {
 }
 
 int32_t text_span_ids_get(text_span_ids *t, const char *s, size_t len) {
-    uint64_t h = text_vocab_hash(s, len);
+    uint64_t h = hash_bytes(s, len);
     size_t i = (size_t)h & t->mask;
     for (;;) {
         span_slot *slot = &t->slots[i];
