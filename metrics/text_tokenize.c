@@ -212,10 +212,17 @@ size_t text_encoder_encode(text_encoder *e, const char *text, size_t len, const 
         e->ids_cap = n > 2 * e->ids_cap ? n : 2 * e->ids_cap;
         e->ids = bb_realloc(e->ids, e->ids_cap * sizeof *e->ids);
     }
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         int32_t id = text_vocab_intern(e->vocab, tokens[i].ptr, tokens[i].len);
-        e->ids[i] = e->stem ? text_encoder_stem_id(e, id) : id;
+        if (e->stem) {
+            id = text_encoder_stem_id(e, id);
+            size_t stem_len;
+            text_vocab_str(e->vocab, id, &stem_len);
+            if (stem_len == 0) continue; /* rouge_score drops tokens that stem to nothing */
+        }
+        e->ids[k++] = id;
     }
     *ids = e->ids;
-    return n;
+    return k;
 }
