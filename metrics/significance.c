@@ -101,7 +101,7 @@ int signif_wilcoxon(const double *a, const double *b, size_t n, signif_test *out
     free(d);
     double stat = w_plus < w_minus ? w_plus : w_minus;
     out->statistic = stat;
-    if (m <= 50 && !ties) {
+    if (m <= 50 && !ties && m == n) { /* as scipy: zeros or ties -> normal approximation */
         /* Exact: count subsets of {1..m} by rank sum; P(W+ <= stat), doubled. */
         size_t max_sum = m * (m + 1) / 2;
         double *count = bb_calloc(max_sum + 1, sizeof *count);

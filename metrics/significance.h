@@ -8,8 +8,8 @@
  *   signif_wilcoxon(a, b, n)       Wilcoxon signed-rank test (Wilcoxon 1945) on a[i] - b[i]:
  *                                  zero differences dropped, tied |d| get average ranks,
  *                                  statistic = min(W+, W-); two-sided p exact (the null
- *                                  distribution of W+ by counting) when at most 50 nonzero
- *                                  differences and no ties, otherwise the normal
+ *                                  distribution of W+ by counting) for at most 50 pairs
+ *                                  without zero differences or ties, otherwise the normal
  *                                  approximation with tie correction
  *                                  var = n(n+1)(2n+1)/24 - sum(t^3 - t)/48, no continuity
  *                                  correction (scipy.stats.wilcoxon's defaults).

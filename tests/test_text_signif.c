@@ -47,7 +47,15 @@ static void test_wilcoxon_exact_matches_scipy_and_hand(void) {
     TEST_OK(signif_wilcoxon(a, b, 3, &w, &err), &err);
     TEST_NEAR(w.statistic, 0, 0);
     TEST_NEAR(w.p_value, 0.25, 0);
-    /* zero differences are dropped; all zero gives p = 1 */
+    /* a zero difference is dropped and switches to the normal approximation, as scipy:
+     * differences 2, 3, 4, 0 -> n = 3, W- = 0, z = (0 - 3) / sqrt(3.5); scipy gives
+     * statistic 0.0, p 0.10880943004054568 */
+    double c[] = {3, 5, 7, 4}, e[] = {1, 2, 3, 4};
+    TEST_OK(signif_wilcoxon(c, e, 4, &w, &err), &err);
+    TEST_TRUE(!w.exact);
+    TEST_EQ_INT(w.n, 3);
+    TEST_NEAR(w.p_value, 0.10880943004054568, 1e-12);
+    /* all differences zero: p = 1 */
     TEST_OK(signif_wilcoxon(a, a, 3, &w, &err), &err);
     TEST_NEAR(w.p_value, 1, 0);
     TEST_EQ_INT(w.n, 0);
