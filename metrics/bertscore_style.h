@@ -10,8 +10,8 @@
  *   F = 2PR / (P + R)                         (0 when P + R = 0)
  * with w = 1 (uniform) or idf weights w(t) = log((M + 1) / (df(t) + 1)), M the number of
  * references and df(t) the number of references containing t (a word no reference has gets
- * log(M + 1)). A pair where either side has no token with a vector, or whose weights sum to
- * 0, scores 0 on that side. Optional baseline rescaling maps each score s to
+ * log(M + 1)). A pair where either side has no token with a vector scores 0; a side whose
+ * weights sum to 0 scores 0; an all-zero vector has cosine 0 with everything. Optional baseline rescaling maps each score s to
  * (s - b) / (1 - b) (Zhang et al., section 6). Corpus values are means over pairs.
  *
  * Token vectors come through bertstyle_source, so this module never includes the LM:
