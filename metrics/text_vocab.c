@@ -54,27 +54,41 @@ static uint64_t hash_long(const char *s, size_t len) {
     return h ^ (h >> 32);
 }
 
-/* Tokens are short: up to 16 bytes take two (overlapping) loads, two independent multiplies
- * and a final fold (wyhash's tail trick), instead of a byte loop or a chain of multiplies. */
-static inline uint64_t hash_bytes(const char *s, size_t len) {
+/* Tokens are short: up to 16 bytes are read as two (overlapping) words a, b, which together
+ * with the length identify the string exactly (wyhash's tail trick; under 4 bytes a holds
+ * bytes 0, len/2 and len-1, which are all of them). */
+typedef struct short_key {
     uint64_t a, b;
-    if (len > 16) return hash_long(s, len);
+} short_key;
+
+static inline short_key key_words(const char *s, size_t len) {
+    short_key k;
     if (len >= 8) {
-        a = load64(s);
-        b = load64(s + len - 8);
+        k.a = load64(s);
+        k.b = load64(s + len - 8);
     } else if (len >= 4) {
-        a = load32(s);
-        b = load32(s + len - 4);
+        k.a = load32(s);
+        k.b = load32(s + len - 4);
     } else if (len > 0) {
         const unsigned char *u = (const unsigned char *)s;
-        a = ((uint64_t)u[0] << 16) | ((uint64_t)u[len >> 1] << 8) | u[len - 1];
-        b = 0;
+        k.a = ((uint64_t)u[0] << 16) | ((uint64_t)u[len >> 1] << 8) | u[len - 1];
+        k.b = 0;
     } else {
-        a = b = 0;
+        k.a = k.b = 0;
     }
-    uint64_t h = ((a ^ 0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull) ^
-                 ((b ^ (uint64_t)len) * 0x94D049BB133111EBull);
+    return k;
+}
+
+static inline uint64_t hash_key(short_key k, size_t len) {
+    uint64_t h = ((k.a ^ 0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull) ^
+                 ((k.b ^ (uint64_t)len) * 0x94D049BB133111EBull);
     return h ^ (h >> 32);
+}
+
+/* Two independent multiplies and a fold instead of a byte loop or a chain of multiplies. */
+static inline uint64_t hash_bytes(const char *s, size_t len) {
+    if (len > 16) return hash_long(s, len);
+    return hash_key(key_words(s, len), len);
 }
 
 uint64_t text_vocab_hash(const char *s, size_t len) { return hash_bytes(s, len); }
@@ -183,10 +197,10 @@ size_t text_vocab_size(const text_vocab *v) { return v->count; }
 /* Pair-local span ids                                                                  */
 
 typedef struct span_slot {
+    short_key key; /* the string itself when len <= 16 */
     const char *ptr;
     uint32_t len;
     uint32_t gen; /* live when equal to the table's generation */
-    uint32_t hash_lo;
     int32_t id;
 } span_slot;
 
@@ -241,21 +255,24 @@ static void span_ids_grow(text_span_ids *t) {
 }
 
 int32_t text_span_ids_get(text_span_ids *t, const char *s, size_t len) {
-    uint64_t h = hash_bytes(s, len);
+    short_key k = key_words(s, len);
+    uint64_t h = len > 16 ? hash_long(s, len) : hash_key(k, len);
     size_t i = (size_t)h & t->mask;
     for (;;) {
         span_slot *slot = &t->slots[i];
         if (slot->gen != t->gen) {
             slot->gen = t->gen;
+            slot->key = k;
             slot->ptr = s;
             slot->len = (uint32_t)len;
-            slot->hash_lo = (uint32_t)h;
             slot->id = t->count++;
             int32_t id = slot->id;
             if (2 * (size_t)t->count > t->mask + 1) span_ids_grow(t);
             return id;
         }
-        if (slot->hash_lo == (uint32_t)h && slot->len == len && same_bytes(slot->ptr, s, len))
+        /* for len <= 16 equal key words mean equal strings; longer ones compare bytes */
+        if (slot->len == len && slot->key.a == k.a && slot->key.b == k.b &&
+            (len <= 16 || same_bytes(slot->ptr, s, len)))
             return slot->id;
         i = (i + 1) & t->mask;
     }
