@@ -75,20 +75,23 @@ static void test_search_matches_brute_force(void) {
 
 static void test_search_ties_go_to_lowest_index(void) {
     /* K = 37 (a 16-lane block, another, and a scalar tail); codes 33, 17 and 2 are the same
-     * vector, nearest to every z, in three different lanes and the tail. */
+     * vector, nearest to every z, in three different lanes and the tail. Small integers and
+     * halves keep every product and sum exact, so the tie is exact in any summation order
+     * (sgemm kernels sum in different orders for different columns). */
     const int d = 8, K = 37, n = 5;
-    float *cb = rand_floats((size_t)K * d, 3, 5.0f, 6.0f); /* far from the unit sphere */
-    float *z = rand_floats((size_t)n * d, 4, -1, 1);
-    normalise_rows(z, n, d);
-    for (int c = 0; c < d; c++) cb[33 * d + c] = cb[17 * d + c] = cb[2 * d + c] = 0.01f * (float)c;
-    int32_t idx[5];
+    float cb[37 * 8], z[5 * 8];
+    bb_rng r;
+    bb_rng_seed(&r, 3, "test/beat/ties");
+    for (int i = 0; i < K * d; i++) cb[i] = (float)(3 + (int)bb_rng_below(&r, 4)); /* 3..6 */
+    for (int i = 0; i < n * d; i++) z[i] = 0.5f * (float)bb_rng_below(&r, 3);      /* 0, .5, 1 */
+    for (int c = 0; c < d; c++) cb[33 * d + c] = cb[17 * d + c] = cb[2 * d + c] = 1.0f;
+    int32_t idx[5], idx2[5];
     beat_vq_search(NULL, z, n, d, cb, K, idx, NULL);
-    for (int r = 0; r < n; r++) TEST_EQ_INT(idx[r], 2);
     /* ... and the codeword in the tail alone: 33 when 2 and 17 move away */
     for (int c = 0; c < d; c++) cb[2 * d + c] = cb[17 * d + c] = 7.0f;
-    beat_vq_search(NULL, z, n, d, cb, K, idx, NULL);
-    free(cb), free(z);
-    for (int r = 0; r < n; r++) TEST_EQ_INT(idx[r], 33);
+    beat_vq_search(NULL, z, n, d, cb, K, idx2, NULL);
+    for (int k = 0; k < n; k++) TEST_EQ_INT(idx[k], 2);
+    for (int k = 0; k < n; k++) TEST_EQ_INT(idx2[k], 33);
 }
 
 static void test_search_folded_matches_direct(void) {
