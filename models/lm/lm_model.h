@@ -22,9 +22,11 @@
  * mask is NULL) and targets[p] != LM_IGNORE; targets[p] is the token that follows p.
  *
  * Threads: the batch is split by sequence into n_threads contiguous parts (lm_set_threads;
- * default 1), each thread runs the kernels on its part with a private workspace and
- * gradient block, and gradients are summed in thread order: results are bit-identical for
- * a given thread count. A model runs one call at a time.
+ * default 1), each thread runs the kernels on its part, in chunks of about LM_CHUNK_ROWS
+ * positions (bounded activation memory), with a private workspace and gradient block, and
+ * gradients are summed in thread order: results are bit-identical for a given thread count.
+ * Each thread calls OpenBLAS itself (set to one thread meanwhile, see lm_pool.h). A model
+ * runs one call at a time.
  *
  * Ownership: lm_create returns a model freed with lm_free; it owns its registry, thread
  * pool and workspaces. Pointers into params stay valid for the model's life.
@@ -38,7 +40,7 @@
 #include "models/nn/nn_optim.h"
 
 #define LM_IGNORE (-1)
-#define LM_CHUNK_ROWS 1024
+#define LM_CHUNK_ROWS 1024 /* default positions per work chunk (lm_set_chunk_rows) */
 
 typedef struct lm_arch {
     int vocab;    /* V: rows of the token embedding (= tokenizer vocab_size) */

@@ -2,7 +2,7 @@
  *
  *   train_throughput  `beatbench lm bench --json` (default config: d 256, 4 layers, 4 heads,
  *                     context 256, vocab 4096, batch 16) at BB_THREADS threads (default: all
- *                     cores): tokens/s, GFLOP/s counted as 6 x params x tokens/s (target
+ *                     cores), median of 5 timed steps: tokens/s, GFLOP/s counted as 6 x params x tokens/s (target
  *                     >= 120), peak RSS (target <= 2048 MB). The same run measures this
  *                     machine's sgemm (2048^3 at the same thread count) and prints the ratio
  *                     (issue: >= 40%). When `python3 -c 'import torch'` works, the same model
