@@ -263,6 +263,21 @@ static void test_cli_end_to_end(void) {
     TEST_EQ_INT(run_cli(2, unknown), 2);
     const char *layer[] = {"lm", "encode", "--lm", out, "--layer", "7"};
     TEST_EQ_INT(run_cli(6, layer), 2);
+    /* lm encode reads stdin: run the binary (make test sets BB_BIN). */
+    const char *bin = getenv("BB_BIN");
+    if (!bin) return;
+    char cmd[3000], buf[65536];
+    snprintf(cmd, sizeof cmd, "printf 'fresh food\\nquick service\\n\\n' | %s lm encode --lm %s",
+             bin, out);
+    FILE *fp = popen(cmd, "r");
+    TEST_TRUE(fp != NULL);
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    TEST_EQ_INT(pclose(fp), 0);
+    int lines = 0, commas = 0;
+    for (size_t i = 0; i < n; i++) lines += buf[i] == '\n', commas += buf[i] == ',';
+    TEST_EQ_INT(lines, 3);       /* one row per input line, the empty one included */
+    TEST_EQ_INT(commas, 3 * 15); /* d_model 16 values per row */
 }
 
 const bb_test bb_suite_lm_train[] = {
