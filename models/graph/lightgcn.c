@@ -54,6 +54,7 @@ void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_p
     p->row_start = bb_malloc(((size_t)p->n_threads + 1) * sizeof *p->row_start);
     p->sink_buf = bb_malloc((size_t)p->n_threads * (size_t)d * sizeof *p->sink_buf);
     p->row_flag = bb_malloc((size_t)g->n_nodes + 1);
+    p->list_start = bb_malloc(((size_t)p->n_threads + 1) * sizeof *p->list_start);
     for (int32_t r = 0; r < g->n_nodes; r++)
         if (g->degree[r] > p->max_degree) p->max_degree = g->degree[r];
     p->hit_buf = bb_malloc((size_t)p->n_threads * ((size_t)p->max_degree + 1) * sizeof *p->hit_buf);
@@ -70,6 +71,7 @@ void lgcn_plan_free(lgcn_plan *p) {
     free(p->hit_buf);
     free(p->sink_buf);
     free(p->row_flag);
+    free(p->list_start);
     memset(p, 0, sizeof *p);
 }
 
@@ -223,7 +225,7 @@ static void row_generic(const layer_job *j, int32_t r, float *sink_row) {
     if (j->last && j->sink) j->sink(j->sink_ctx, r, sink_row);
 }
 
-/* Rows of part t of n: a range of all rows split by nnz, or equal shares of a list. */
+/* Rows of part t of n: a range of all rows, or of a list, split by nnz (list_start). */
 static void layer_worker(void *ctx, int t, int n) {
     const layer_job *j = ctx;
     BB_ASSERT(n == j->p->n_threads, "lgcn: pool size changed since lgcn_plan_init");
@@ -231,8 +233,7 @@ static void layer_worker(void *ctx, int t, int n) {
     if (!j->rows) {
         lo = j->p->row_start[t], hi = j->p->row_start[t + 1];
     } else {
-        lo = (int32_t)((int64_t)j->n_rows * t / n);
-        hi = (int32_t)((int64_t)j->n_rows * (t + 1) / n);
+        lo = j->p->list_start[t], hi = j->p->list_start[t + 1];
     }
     if (j->p->d == 64) { /* direct calls, so the row kernel inlines into these loops */
         if (!j->rows)
@@ -269,6 +270,22 @@ static void copy_worker(void *ctx, int t, int n) {
 }
 
 /* Layers first..L; layer 1 reads x. The last layer visits `rows` (NULL = all). */
+/* Splits a row list into n_threads parts of about equal nnz (a batch's rows mix users and
+ * popular items, whose degrees differ several-fold): fixed by the list alone. */
+static void split_list(lgcn_plan *p, const int32_t *rows, int32_t n_rows) {
+    const int64_t *indptr = p->g->indptr;
+    int64_t total = 0;
+    for (int32_t i = 0; i < n_rows; i++) total += indptr[rows[i] + 1] - indptr[rows[i]] + 1;
+    int t = 1;
+    int64_t seen = 0;
+    p->list_start[0] = 0;
+    for (int32_t i = 0; i < n_rows && t < p->n_threads; i++) {
+        while (t < p->n_threads && seen >= total * t / p->n_threads) p->list_start[t++] = i;
+        seen += indptr[rows[i] + 1] - indptr[rows[i]] + 1;
+    }
+    while (t <= p->n_threads) p->list_start[t++] = n_rows;
+}
+
 static void run_layers(lgcn_plan *p, const float *x, const float *in, int first, float *out,
                        int accumulate, const int32_t *rows, int32_t n_rows, lgcn_row_sink sink,
                        void *sink_ctx, const uint8_t *x_rows) {
@@ -277,6 +294,7 @@ static void run_layers(lgcn_plan *p, const float *x, const float *in, int first,
                        accumulate, NULL, 0, NULL, NULL, x_rows};
         if (!j.last) j.layer_out = p->layer_buf[(l - 1) % 2];
         if (j.last) j.rows = rows, j.n_rows = n_rows, j.sink = sink, j.sink_ctx = sink_ctx;
+        if (j.rows) split_list(p, rows, n_rows);
         graph_pool_run(p->pool, layer_worker, &j);
         in = j.layer_out;
     }

@@ -44,6 +44,7 @@ typedef struct lgcn_plan {
     int64_t *hit_buf;     /* n_threads x (max_degree + 1): a row's entries on listed rows */
     float *sink_buf;      /* n_threads x d: a row handed to a sink (generic width) */
     uint8_t *row_flag;    /* n_nodes: the rows listed to lgcn_propagate_sparse */
+    int32_t *list_start;  /* n_threads + 1: split of a row list by nnz */
 } lgcn_plan;
 
 void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_pool *pool);
