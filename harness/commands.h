@@ -9,6 +9,7 @@ int bb_cmd_score(int argc, char **argv);    /* score */
 int bb_cmd_rank(int argc, char **argv);     /* rank */
 int bb_cmd_lm(int argc, char **argv);       /* lm pretrain | generate | encode | bench */
 int bb_cmd_beat(int argc, char **argv);     /* beat tokenize | explain */
+int bb_cmd_run(int argc, char **argv);      /* run: one dataset x method x seed, end to end */
 
 /* Runs argv[0] as a command; used by main and by tests. */
 int bb_cli_main(int argc, char **argv);

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"rank", bb_cmd_rank, "train and evaluate a ranking model (pop, mf, lightgcn)"},
     {"lm", bb_cmd_lm, "the frozen LM: pretrain, generate, encode, bench"},
     {"beat", bb_cmd_beat, "BEAT stage 1 (behaviour tokens) and stage 2 (explainer)"},
+    {"run", bb_cmd_run, "one experiment (dataset x method x seed), end to end"},
     {NULL, NULL, NULL},
 };
 
