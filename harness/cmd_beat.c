@@ -21,7 +21,9 @@
  *
  * --json prints one object: per codebook `perplexity`, `dead_codes` and `used` (under
  * "codebooks"), `select_on`, `epochs_run`, `best_epoch`, `seconds_per_epoch`, `eval_seconds`,
- * `peak_rss_mb`, and `valid` / `test` ranking objects with the keys of `rank --json`.
+ * `peak_rss_mb`, `train_gflop` and `gflops` (dense-product work of the training steps, and
+ * per second of training), and `valid` / `test` ranking objects with the keys of
+ * `rank --json`.
  * Usage errors exit 2, data/config errors exit 1 with one line; no run directory is left
  * behind on error.
  */
@@ -105,6 +107,10 @@ static void print_json(FILE *out, const char *run_dir, const beat_run_result *re
     bb_json_number(out, res->seconds_per_epoch);
     fprintf(out, ", \"eval_seconds\": ");
     bb_json_number(out, res->eval_seconds);
+    fprintf(out, ", \"train_gflop\": ");
+    bb_json_number(out, res->train_flops / 1e9);
+    fprintf(out, ", \"gflops\": ");
+    bb_json_number(out, res->train_seconds > 0 ? res->train_flops / res->train_seconds / 1e9 : 0.0);
     fprintf(out, ", \"peak_rss_mb\": ");
     bb_json_number(out, res->peak_rss_mb);
     fprintf(out, ", \"run_dir\": ");

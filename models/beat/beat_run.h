@@ -71,6 +71,8 @@ typedef struct beat_run_result {
     double *epoch_seconds;     /* epochs_run entries; owned */
     double eval_seconds;       /* one full-ranking pass over test */
     double peak_rss_mb, total_seconds;
+    double train_flops;         /* dense-product FLOPs of all training steps */
+    double train_seconds;       /* sum of the epoch times */
     bb_rank_result valid, test; /* at the kept epoch */
     int has_codebook[BEAT_N_CODEBOOKS];
     beat_usage_summary usage[BEAT_N_CODEBOOKS];

@@ -94,6 +94,26 @@ typedef struct beat_side {
 
 typedef struct beat_work beat_work; /* buffers (beat_stage1.c) */
 
+#define BEAT_MAX_SUP_THREADS 16 /* supervision parts per step (more threads idle there) */
+
+/* Where a training step spends its time (accumulated over steps): wall seconds, process CPU
+ * seconds and the calling thread's CPU seconds of each phase. On a machine shared with other
+ * jobs, max(main CPU, process CPU / threads) estimates the phase's wall time alone. */
+enum {
+    BEAT_PH_GRAPH_FWD,  /* batch rows, LightGCN forward */
+    BEAT_PH_TOKENS_FWD, /* projections, normalisation, codeword search, rec vectors */
+    BEAT_PH_RECON,      /* pair scores, min-max RMSE and its backward */
+    BEAT_PH_SUP,        /* macro InfoNCE and micro reconstruction, forward and backward */
+    BEAT_PH_TOKENS_BWD, /* VQ, normalisation, projections, orthogonality backward */
+    BEAT_PH_GRAPH_BWD,  /* LightGCN backward into the ego gradient */
+    BEAT_PH_ADAM,
+    BEAT_N_PHASES
+};
+typedef struct beat_phase_times {
+    double wall[BEAT_N_PHASES], cpu[BEAT_N_PHASES], main_cpu[BEAT_N_PHASES];
+} beat_phase_times;
+const char *beat_phase_name(int phase);
+
 typedef struct beat_model {
     beat_config cfg;
     int T, t, D, d, K;
@@ -109,7 +129,12 @@ typedef struct beat_model {
     graph_adj adj;
     lgcn_plan plan;
     graph_pool *pool;
-    nn_tape *tape;
+    /* supervision: one tape and one shadow of each module per thread (beat_stage1.c) */
+    int n_sup_threads;
+    nn_tape *tape[BEAT_MAX_SUP_THREADS];
+    beat_micro_sup shadow[BEAT_MAX_SUP_THREADS][2];
+    float *shadow_grad[2];
+    int64_t sup_span[2];
     /* borrowed */
     const int32_t *train_u, *train_i;
     size_t n_train;
@@ -117,6 +142,8 @@ typedef struct beat_model {
     const beat_text_features *tf; /* NULL: no supervision (both switched off) */
     /* training state */
     int64_t steps;
+    double flops; /* dense-product FLOPs of the training steps so far (beat_step_flops) */
+    beat_phase_times times;
     int32_t *perm;
     beat_work *w;
 } beat_model;

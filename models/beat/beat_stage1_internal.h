@@ -44,6 +44,14 @@ struct beat_work {
     float *blabel;
 };
 
+/* Phase clock (beat_phase_times). */
+typedef struct beat_clock {
+    double wall, cpu, main_cpu;
+} beat_clock;
+void beat_clock_start(beat_clock *c);
+/* Adds the time since the last start/lap to phase ph and restarts. */
+void beat_clock_lap(beat_clock *c, beat_phase_times *t, int ph);
+
 /* Rows s->ent[0..n) of side `side`: graph rows from w->F (gathered into row-major (n, D)),
  * projections, quantisation, rec.
  * With fz (may be NULL) recording or replaying the stop-gradient values. */

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "models/base/bb_io.h"
 #include "models/base/bb_progress.h"
 #include "models/base/bb_rng.h"
+#include "models/base/bb_time.h"
 #include "models/beat/beat_stage1.h"
 #include "models/beat/beat_stage1_internal.h"
 
@@ -48,6 +50,39 @@ void beat_step_update(beat_model *m) {
 }
 
 /* ------------------------------------------------------------------------------------------
+ * Phase clock */
+
+static const char *const phase_names[BEAT_N_PHASES] = {
+    "graph forward", "tokens forward", "reconstruction", "supervision", "tokens backward",
+    "graph backward", "adam"};
+
+const char *beat_phase_name(int phase) {
+    BB_ASSERT(phase >= 0 && phase < BEAT_N_PHASES, "beat_phase_name: %d", phase);
+    return phase_names[phase];
+}
+
+static double clock_seconds(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void beat_clock_start(beat_clock *c) {
+    c->wall = bb_now();
+    c->cpu = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    c->main_cpu = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+}
+
+void beat_clock_lap(beat_clock *c, beat_phase_times *t, int ph) {
+    beat_clock now;
+    beat_clock_start(&now);
+    t->wall[ph] += now.wall - c->wall;
+    t->cpu[ph] += now.cpu - c->cpu;
+    t->main_cpu[ph] += now.main_cpu - c->main_cpu;
+    *c = now;
+}
+
+/* ------------------------------------------------------------------------------------------
  * Epochs */
 
 static void add_losses(beat_losses *acc, const beat_losses *l) {
@@ -83,8 +118,12 @@ beat_losses beat_train_epoch(beat_model *m, int epoch, const char *label) {
         }
         beat_batch bt = {np, w->bu, w->bi, w->blabel, w->btrain, m->steps + 1};
         beat_losses l = beat_step_grad(m, &bt, NULL);
+        beat_clock ck;
+        beat_clock_start(&ck);
         beat_step_update(m);
+        beat_clock_lap(&ck, &m->times, BEAT_PH_ADAM);
         m->steps++;
+        m->flops += beat_step_flops(m, l.users, l.items);
         add_losses(&acc, &l);
         bb_progress_update(&pr, (uint64_t)(bi + 1), "loss %.4f", l.total);
     }

@@ -159,29 +159,48 @@ nn_tensor *beat_micro_sup_loss(nn_tape *tp, const beat_micro_sup *s, const beat_
     BB_ASSERT(n_valid > 0, "beat_micro_sup_loss: no masked position to score");
     nn_tensor *x = nn_reshape(tp, nn_gather_rows(tp, table, xidx, BT), 3, (int64_t[]){B, T, d});
 
-    /* self-attention, queries at the masked slots only: score = (q W_k^T) . x_j */
-    const beat_attn *sa = &s->self_attn;
-    nn_tensor *q = linear(tp, nn_gather_rows(tp, s->mask_vec, qidx, BM), sa->wq, sa->bq);
-    q = nn_transpose(tp, nn_reshape(tp, q, 3, (int64_t[]){BM, H, hs}), 0, 1); /* (H, BM, hs) */
-    nn_tensor *qk = nn_bmm(tp, q, heads_of(tp, sa->wk, d, H), 0, 1);          /* (H, BM, d) */
-    qk = nn_reshape(tp, nn_transpose(tp, qk, 0, 1), 3, (int64_t[]){B, (int64_t)M * H, d});
+    /* Self-attention, queries at the masked slots only. A slot's query input is the mask
+     * vector of its position, so there are T distinct queries: q W_k^T is computed per
+     * position and gathered per slot. score_j = (q_h W_k,h^T) . x_j / sqrt(hs). */
+    const beat_attn *sa = &s->self_attn, *ca = &s->cross_attn;
+    nn_tensor *q = linear(tp, s->mask_vec, sa->wq, sa->bq);                  /* (T, d) */
+    q = nn_transpose(tp, nn_reshape(tp, q, 3, (int64_t[]){T, H, hs}), 0, 1); /* (H, T, hs) */
+    nn_tensor *qk = nn_bmm(tp, q, heads_of(tp, sa->wk, d, H), 0, 1);         /* (H, T, d) */
+    qk = nn_reshape(tp, nn_transpose(tp, qk, 0, 1), 2, (int64_t[]){T, (int64_t)H * d});
+    qk = nn_reshape(tp, nn_gather_rows(tp, qk, qidx, BM), 3, (int64_t[]){B, (int64_t)M * H, d});
     nn_tensor *sc = nn_scale(tp, nn_bmm(tp, qk, x, 0, 1), 1.0f / sqrtf((float)hs));
     sc = nn_add(tp, sc, nn_tape_from(tp, 3, (int64_t[]){B, (int64_t)M * H, T}, keymask));
     nn_tensor *ctx = nn_bmm(tp, nn_softmax(tp, sc), x, 0, 0); /* (B, MH, d) */
     ctx = nn_transpose(tp, nn_reshape(tp, ctx, 3, (int64_t[]){BM, H, d}), 0, 1); /* (H, BM, d) */
     nn_tensor *v = nn_bmm(tp, ctx, heads_of(tp, sa->wv, d, H), 0, 0);             /* (H, BM, hs) */
     v = nn_reshape(tp, nn_transpose(tp, v, 0, 1), 2, (int64_t[]){BM, d});
-    nn_tensor *h = linear(tp, nn_add(tp, v, sa->bv), sa->wo, sa->bo); /* (BM, d) */
 
-    /* cross-attention (one head) from the masked slots to the T micro tokens */
-    const beat_attn *ca = &s->cross_attn;
-    nn_tensor *q2 = nn_matmul(tp, linear(tp, h, ca->wq, ca->bq), ca->wk, 0, 1);
+    /* The self-attention output h = (v + b_v) W_o + b_o feeds only the cross-attention query
+     * q2 = h W_q2 + b_q2, which feeds only q2 W_k2^T. The three maps fold into one:
+     *     q2 W_k2^T = v G + (b_v G + (b_o W_q2 + b_q2) W_k2^T),  G = W_o W_q2 W_k2^T,
+     * so one (BM, d) x (d, d) product replaces three; the d^3 products of the weights are
+     * on the tape, so every weight still gets its gradient. */
+    nn_tensor *wq2k = nn_matmul(tp, ca->wq, ca->wk, 0, 1);       /* W_q2 W_k2^T */
+    nn_tensor *G = nn_matmul(tp, sa->wo, wq2k, 0, 0);            /* W_o W_q2 W_k2^T */
+    nn_tensor *row_bv = nn_reshape(tp, sa->bv, 2, (int64_t[]){1, d});
+    nn_tensor *row_bo = nn_reshape(tp, sa->bo, 2, (int64_t[]){1, d});
+    nn_tensor *row_bq2 = nn_reshape(tp, ca->bq, 2, (int64_t[]){1, d});
+    nn_tensor *c2 = nn_add(tp, nn_matmul(tp, row_bv, G, 0, 0),
+                           nn_add(tp, nn_matmul(tp, row_bo, wq2k, 0, 0),
+                                  nn_matmul(tp, row_bq2, ca->wk, 0, 1)));
+    nn_tensor *q2 = nn_add(tp, nn_matmul(tp, v, G, 0, 0), nn_reshape(tp, c2, 1, (int64_t[]){d}));
     q2 = nn_reshape(tp, q2, 3, (int64_t[]){B, M, d});
+
+    /* cross-attention (one head) from the masked slots to the T micro tokens; its value and
+     * output maps fold too: out = ctx2 (W_v2 W_o2) + (b_v2 W_o2 + b_o2) */
     nn_tensor *tok = nn_reshape(tp, tokens, 3, (int64_t[]){B, T, d});
     nn_tensor *sc2 = nn_scale(tp, nn_bmm(tp, q2, tok, 0, 1), 1.0f / sqrtf((float)d));
     nn_tensor *ctx2 = nn_bmm(tp, nn_softmax(tp, sc2), tok, 0, 0); /* (B, M, d) */
     ctx2 = nn_reshape(tp, ctx2, 2, (int64_t[]){BM, d});
-    nn_tensor *out = linear(tp, linear(tp, ctx2, ca->wv, ca->bv), ca->wo, ca->bo);
+    nn_tensor *F = nn_matmul(tp, ca->wv, ca->wo, 0, 0);
+    nn_tensor *f = nn_add(tp, nn_matmul(tp, nn_reshape(tp, ca->bv, 2, (int64_t[]){1, d}), ca->wo, 0, 0),
+                          nn_reshape(tp, ca->bo, 2, (int64_t[]){1, d}));
+    nn_tensor *out = nn_add(tp, nn_matmul(tp, ctx2, F, 0, 0), nn_reshape(tp, f, 1, (int64_t[]){d}));
 
     nn_tensor *pred = nn_gather_rows(tp, out, valid, n_valid);
     nn_tensor *tgt = nn_tape_from(tp, 2, (int64_t[]){n_valid, d}, target);

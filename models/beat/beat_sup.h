@@ -16,10 +16,13 @@
  * reconstruction must come through the micro tokens.
  *
  * Only the masked positions reach the loss, so only their outputs are computed, with the
- * projections folded into the attention (exactly equal to full attention read at those
- * positions, and O(B d^2) instead of O(B T d^2)):
+ * projections folded into the attention (equal to full attention read at those positions up
+ * to float rounding — a test checks it — and O(B d^2) instead of O(B T d^2)):
  *     score_j = q . (x_j W_k) / sqrt(h) = (q W_k^T) . x_j / sqrt(h)
  *     sum_j a_j (x_j W_v + b_v)         = (sum_j a_j x_j) W_v + b_v     (sum_j a_j = 1)
+ * a masked slot's query input is its position's mask vector (T distinct queries), and
+ * consecutive linear maps are multiplied out (W_o W_q2 W_k2^T, W_v2 W_o2), leaving three
+ * (B M, d) x (d, d) products per step instead of eight.
  * There is no key bias: it adds the same q . b_k to every score of a query and cancels in
  * the softmax (its gradient is zero in any implementation).
  *
