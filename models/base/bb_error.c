@@ -25,7 +25,15 @@ int bb_fail_prefix(bb_error *err, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    /* Assembled by hand: the message is cut at the buffer's end on purpose. */
+    size_t cap = sizeof err->msg, n = 0;
+    for (const char *parts[3] = {prefix, ": ", old}, **p = parts; p < parts + 3; p++) {
+        size_t len = strlen(*p);
+        if (len > cap - 1 - n) len = cap - 1 - n;
+        memcpy(err->msg + n, *p, len);
+        n += len;
+    }
+    err->msg[n] = '\0';
     return BB_ERR;
 }
 
