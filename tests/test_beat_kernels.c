@@ -147,7 +147,7 @@ static void test_vq_hand_worked(void) {
     TEST_NEAR(loss, 0.3, 1e-6);
     TEST_NEAR(st[0], 0.0, 1e-7);
     TEST_NEAR(st[1], 1.0, 1e-7);
-    beat_vq_backward(NULL, z, cb, idx, 1, 2, 2, NULL, NULL, 1.0f, dz, dcb, NULL);
+    beat_vq_backward(NULL, z, cb, idx, 1, 2, 2, NULL, NULL, 1.0f, dz, dcb, NULL, NULL);
     TEST_NEAR(dz[0], 1.3, 1e-6);
     TEST_NEAR(dz[1], 1.9, 1e-6);
     TEST_NEAR(dcb[0], 0.0, 0);
@@ -163,6 +163,7 @@ typedef struct vq_case {
     float *R, *z_sg, *q_sg;
     int32_t *idx;
     graph_pool *pool;
+    int fused;
 } vq_case;
 
 static double vq_run(beat_manual_case *c, int want_grad) {
@@ -187,9 +188,10 @@ static double vq_run(beat_manual_case *c, int want_grad) {
     if (want_grad) {
         float *dz = c->grads[0];
         memcpy(dz, v->R, cells * sizeof *dz); /* dL/dst */
+        /* the normalisation backward fused (2-thread run) or separate (1 thread) */
         beat_vq_backward(v->pool, z, cb->data, v->idx, v->n, v->d, v->K, v->z_sg, v->q_sg, 1.0f,
-                         dz, c->grads[1], NULL);
-        beat_l2norm_backward(v->pool, z, norms, dz, v->n, v->d);
+                         dz, c->grads[1], NULL, v->fused ? norms : NULL);
+        if (!v->fused) beat_l2norm_backward(v->pool, z, norms, dz, v->n, v->d);
     }
     free(z), free(norms), free(st);
     return L;
@@ -197,7 +199,7 @@ static double vq_run(beat_manual_case *c, int want_grad) {
 
 static void test_vq_straight_through_gradcheck(void) {
     for (int threads = 1; threads <= 2; threads++) {
-        vq_case v = {9, 7, 5, NULL, NULL, NULL, NULL, graph_pool_new(threads)};
+        vq_case v = {9, 7, 5, NULL, NULL, NULL, NULL, graph_pool_new(threads), threads == 2};
         nn_tensor *x = nn_tensor_new2(v.n, v.d, 1), *cb = nn_tensor_new2(v.K, v.d, 1);
         float *xs = rand_floats((size_t)v.n * v.d, 8, -1, 1), *cs = rand_floats((size_t)v.K * v.d, 9, -0.6f, 0.6f);
         nn_tensor_copy_from(x, xs);

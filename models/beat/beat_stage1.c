@@ -456,15 +456,16 @@ static void add_rows(float *dst, const int32_t *rows, const float *src, int64_t 
  * the side's masked slots, so the sum is the side's MSE. */
 typedef struct sup_part {
     nn_tensor *tokens;     /* leaf: the part's micro tokens (n, T d) */
-    int32_t *rows;         /* their local rows */
+    const int32_t *rows;   /* their local rows */
     int64_t n;
-    beat_micro_batch mb;
+    const int32_t *len, *masked;
     float weight;          /* slots of the part / slots of the side */
     double loss;
 } sup_part;
 
 typedef struct sup_run {
     beat_model *m;
+    int32_t *side_rows[2], *side_len[2], *side_masked[2]; /* owned, batch order */
     sup_part part[BEAT_MAX_SUP_THREADS][2];
     nn_tensor *mu, *mi, *sent; /* macro leaves (thread 0) */
     int32_t *mu_rows, *mi_rows;
@@ -496,10 +497,12 @@ static void prepare_macro(beat_model *m, const beat_batch *bt, sup_run *r) {
     r->sent->requires_grad = 0;
 }
 
+/* Rows, lengths and masks of the side's entities with phrases (cheap, main thread); the
+ * workers copy their own parts' phrase vectors and tokens. */
 static void prepare_micro(beat_model *m, int s, bb_rng *mask_rng, sup_run *r) {
     const beat_side_buf *b = &m->w->s[s];
     const beat_side_phrases *ph = &m->tf->side[s];
-    const int d = m->d, T = m->T, M = beat_micro_mask_count(T, m->cfg.mask_ratio);
+    const int M = beat_micro_mask_count(m->T, m->cfg.mask_ratio);
     const int parts = m->n_sup_threads;
     int32_t *rows = bb_malloc(((size_t)b->n + 1) * sizeof *rows);
     int64_t n = 0;
@@ -511,33 +514,18 @@ static void prepare_micro(beat_model *m, int s, bb_rng *mask_rng, sup_run *r) {
     beat_micro_pick_masks(mask_rng, (int)n, M, len, masked); /* one stream, batch order */
     int64_t slots = 0;
     for (int64_t k = 0; k < n; k++) slots += M < len[k] ? M : len[k];
+    r->side_rows[s] = rows, r->side_len[s] = len, r->side_masked[s] = masked;
     for (int p = 0; p < parts; p++) {
         long long lo, hi;
         graph_pool_split((long long)n, p, parts, &lo, &hi);
         if (hi <= lo) continue;
-        nn_tape *tp = m->tape[p];
         sup_part *q = &r->part[p][s];
-        const int64_t c = hi - lo;
-        q->n = c;
-        q->rows = nn_tape_scratch(tp, (size_t)c * sizeof(int32_t));
-        memcpy(q->rows, rows + lo, (size_t)c * sizeof(int32_t));
-        float *phr = nn_tape_scratch(tp, (size_t)c * T * d * sizeof(float));
-        int32_t *plen = nn_tape_scratch(tp, (size_t)c * sizeof(int32_t));
-        int32_t *pmask = nn_tape_scratch(tp, (size_t)c * M * sizeof(int32_t));
+        q->n = hi - lo;
+        q->rows = rows + lo, q->len = len + lo, q->masked = masked + lo * M;
         int64_t part_slots = 0;
-        for (int64_t k = 0; k < c; k++) {
-            int32_t row = ph->row[b->ent[rows[lo + k]]];
-            memcpy(phr + (size_t)k * T * d, ph->vec + (size_t)row * T * d, (size_t)T * d * sizeof(float));
-            plen[k] = len[lo + k];
-            part_slots += M < plen[k] ? M : plen[k];
-        }
-        memcpy(pmask, masked + lo * M, (size_t)c * M * sizeof(int32_t));
+        for (int64_t k = lo; k < hi; k++) part_slots += M < len[k] ? M : len[k];
         q->weight = (float)((double)part_slots / (double)slots);
-        q->tokens = leaf_rows(tp, b->stmic, q->rows, c, T * d);
-        beat_micro_batch mb = {(int)c, M, phr, plen, pmask};
-        q->mb = mb;
     }
-    free(rows), free(len), free(masked);
 }
 
 static void sup_worker(void *ctx, int tid, int n_threads) {
@@ -546,6 +534,7 @@ static void sup_worker(void *ctx, int tid, int n_threads) {
     if (tid >= m->n_sup_threads) return;
     (void)n_threads;
     nn_tape *tp = m->tape[tid];
+    const int d = m->d, T = m->T, M = beat_micro_mask_count(T, m->cfg.mask_ratio);
     nn_tensor *total = NULL;
     if (tid == 0 && r->mu) {
         nn_tensor *l = beat_macro_infonce(tp, r->mu, r->mi, r->sent, (float)m->cfg.tau);
@@ -554,8 +543,16 @@ static void sup_worker(void *ctx, int tid, int n_threads) {
     }
     for (int s = 0; s < 2; s++) {
         sup_part *q = &r->part[tid][s];
-        if (!q->tokens) continue;
-        nn_tensor *l = beat_micro_sup_loss(tp, &m->shadow[tid][s], &q->mb, q->tokens);
+        if (q->n == 0) continue;
+        const beat_side_buf *b = &m->w->s[s];
+        const beat_side_phrases *ph = &m->tf->side[s];
+        float *phr = nn_tape_scratch(tp, (size_t)q->n * T * d * sizeof(float));
+        for (int64_t k = 0; k < q->n; k++)
+            memcpy(phr + (size_t)k * T * d, ph->vec + (size_t)ph->row[b->ent[q->rows[k]]] * T * d,
+                   (size_t)T * d * sizeof(float));
+        q->tokens = leaf_rows(tp, b->stmic, q->rows, q->n, T * d);
+        beat_micro_batch mb = {(int)q->n, M, phr, q->len, q->masked};
+        nn_tensor *l = beat_micro_sup_loss(tp, &m->shadow[tid][s], &mb, q->tokens);
         q->loss = l->data[0];
         nn_tensor *wl = nn_scale(tp, l, (float)m->cfg.beta * q->weight);
         total = total ? nn_add(tp, total, wl) : wl;
@@ -578,7 +575,7 @@ static void supervision(beat_model *m, const beat_batch *bt, beat_losses *L) {
     for (int s = 0; s < 2; s++)
         if (m->side[s].has_sup) {
             prepare_micro(m, s, &mask_rng, r);
-            for (int p = 0; p < m->n_sup_threads; p++) any |= r->part[p][s].tokens != NULL;
+            for (int p = 0; p < m->n_sup_threads; p++) any |= r->part[p][s].n > 0;
         }
     if (any) {
         for (int s = 0; s < 2; s++)
@@ -599,7 +596,7 @@ static void supervision(beat_model *m, const beat_batch *bt, beat_losses *L) {
         float *dst = m->side[s].sup.mask_vec->grad; /* the module's block in the registry */
         for (int p = 0; p < m->n_sup_threads; p++) {
             sup_part *q = &r->part[p][s];
-            if (!q->tokens) continue;
+            if (q->n == 0) continue;
             L->micro += q->weight * q->loss;
             L->micro_entities += q->n;
             if (q->tokens->grad) add_rows(w->s[s].drec, q->rows, q->tokens->grad, q->n, W);
@@ -607,6 +604,7 @@ static void supervision(beat_model *m, const beat_batch *bt, beat_losses *L) {
             for (int64_t i = 0; i < m->sup_span[s]; i++) dst[i] += src[i];
         }
     }
+    for (int s = 0; s < 2; s++) free(r->side_rows[s]), free(r->side_len[s]), free(r->side_masked[s]);
     free(r);
 }
 
@@ -622,11 +620,12 @@ static void side_backward(beat_model *m, int s, beat_frozen *fz) {
     if (n == 0) return;
     if (sd->map[BEAT_MACRO]) {
         nn_tensor *cb = sd->codebook[BEAT_MACRO];
-        if (cb)
+        if (cb) /* VQ and normalisation backward in one pass */
             beat_vq_backward(m->pool, b->zmac, cb->data, b->imac, n, d, m->K,
                              replay ? fz->z[s][0] : NULL, replay ? fz->q[s][0] : NULL, vq_w,
-                             b->dmac, cb->grad, m->w->vqgrad);
-        beat_l2norm_backward(m->pool, b->zmac, b->nmac, b->dmac, n, d);
+                             b->dmac, cb->grad, m->w->vqgrad, b->nmac);
+        else
+            beat_l2norm_backward(m->pool, b->zmac, b->nmac, b->dmac, n, d);
         nn_tensor *wm = sd->map[BEAT_MACRO];
         beat_gemm_at_b(m->pool, D, d, n, b->x, D, b->dmac, d, wm->grad, d);
         beat_gemm_rows(m->pool, 1, n, D, d, b->dmac, d, wm->data, d, 0.0f, b->dx, D);
@@ -637,8 +636,9 @@ static void side_backward(beat_model *m, int s, beat_frozen *fz) {
         if (cb)
             beat_vq_backward(m->pool, b->zmic, cb->data, b->imic, n * T, d, m->K,
                              replay ? fz->z[s][1] : NULL, replay ? fz->q[s][1] : NULL, vq_w,
-                             b->drec, cb->grad, m->w->vqgrad);
-        beat_l2norm_backward(m->pool, b->zmic, b->nmic, b->drec, n * T, d);
+                             b->drec, cb->grad, m->w->vqgrad, b->nmic);
+        else
+            beat_l2norm_backward(m->pool, b->zmic, b->nmic, b->drec, n * T, d);
         for (int k = 0; k < T; k++) {
             const float *dz = b->drec + (size_t)k * d;
             beat_gemm_at_b(m->pool, t, d, n, b->x + (size_t)k * t, D, dz, T * d,
@@ -651,7 +651,22 @@ static void side_backward(beat_model *m, int s, beat_frozen *fz) {
     }
 }
 
-beat_losses beat_step_grad(beat_model *m, const beat_batch *bt, beat_frozen *fz) {
+/* Adam on the ego rows as the graph backward produces their gradients (lgcn sink): each
+ * row's update needs only that row, so no ego gradient block is written or read again. */
+typedef struct ego_adam {
+    beat_model *m;
+    const beat_adam *a;
+    size_t offset; /* chunk k's start in the ego block (= in the registry: ego comes first) */
+} ego_adam;
+
+static void ego_adam_sink(void *ctx, int32_t row, const float *g) {
+    const ego_adam *e = ctx;
+    const nn_params *ps = e->m->params;
+    const size_t at = e->offset + (size_t)row * (size_t)e->m->t;
+    beat_adam_apply(e->a, ps->data + at, ps->m + at, ps->v + at, g, e->m->t);
+}
+
+static beat_losses step(beat_model *m, const beat_batch *bt, beat_frozen *fz, int train) {
     beat_work *w = m->w;
     const beat_config *c = &m->cfg;
     const int64_t P = 2 * bt->n_pos;
@@ -682,7 +697,8 @@ beat_losses beat_step_grad(beat_model *m, const beat_batch *bt, beat_frozen *fz)
                                              bt->label, P, w->scores);
     L.rec = rs.loss;
 
-    /* backward: everything but the ego block is zeroed; its gradient is written whole */
+    /* backward: everything but the ego block is zeroed; its gradient is written whole (or
+     * never, when Adam takes it row by row) */
     const size_t ego_cells = (size_t)m->ego->numel;
     memset(m->params->grad + ego_cells, 0,
            (size_t)(m->params->total - (int64_t)ego_cells) * sizeof(float));
@@ -710,15 +726,34 @@ beat_losses beat_step_grad(beat_model *m, const beat_batch *bt, beat_frozen *fz)
                 memcpy(w->dF + k * chunk + ((size_t)m->side[s].node0 + (size_t)b->ent[e]) * t,
                        b->dx + (size_t)e * D + k * t, t * sizeof(float));
     }
-    /* dL/dE0 = P dL/dF (P symmetric), written over the whole ego gradient */
-    for (int k = 0; k < T; k++)
-        lgcn_propagate_sparse(&m->plan, w->dF + k * chunk, w->nodes, w->n_nodes_batch,
-                              m->ego->grad + k * chunk);
+    /* dL/dE0 = P dL/dF (P symmetric): written over the whole ego gradient, or in training
+     * straight into Adam, followed by Adam on the other parameters */
+    if (!train) {
+        for (int k = 0; k < T; k++)
+            lgcn_propagate_sparse(&m->plan, w->dF + k * chunk, w->nodes, w->n_nodes_batch,
+                                  m->ego->grad + k * chunk);
+    } else {
+        beat_adam a = beat_adam_begin(m);
+        for (int k = 0; k < T; k++) {
+            ego_adam e = {m, &a, k * chunk};
+            lgcn_propagate_sparse_to(&m->plan, w->dF + k * chunk, w->nodes, w->n_nodes_batch,
+                                     ego_adam_sink, &e);
+        }
+        beat_clock_lap(&ck, &m->times, BEAT_PH_GRAPH_BWD);
+        beat_adam_block(m, &a, m->ego->numel, m->params->total);
+        beat_clock_lap(&ck, &m->times, BEAT_PH_ADAM);
+    }
     for (int k = 0; k < T; k++)
         for (int32_t r = 0; r < w->n_nodes_batch; r++)
             memset(w->dF + k * chunk + (size_t)w->nodes[r] * t, 0, t * sizeof(float));
-    beat_clock_lap(&ck, &m->times, BEAT_PH_GRAPH_BWD);
+    beat_clock_lap(&ck, &m->times, train ? BEAT_PH_ADAM : BEAT_PH_GRAPH_BWD);
     release_rows(m);
     if (fz && !fz->use) fz->use = 1;
     return L;
 }
+
+beat_losses beat_step_grad(beat_model *m, const beat_batch *bt, beat_frozen *fz) {
+    return step(m, bt, fz, 0);
+}
+
+beat_losses beat_step_train(beat_model *m, const beat_batch *bt) { return step(m, bt, NULL, 1); }

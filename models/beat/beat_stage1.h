@@ -188,6 +188,10 @@ void beat_frozen_free(beat_frozen *fz);
 beat_losses beat_step_grad(beat_model *m, const beat_batch *b, beat_frozen *fz);
 /* One Adam step over every parameter from params->grad. */
 void beat_step_update(beat_model *m);
+/* Training step: beat_step_grad then beat_step_update, with Adam applied to each ego row as
+ * the graph backward produces its gradient (the ego gradient block is left untouched).
+ * Bit-identical to the two calls. */
+beat_losses beat_step_train(beat_model *m, const beat_batch *bt);
 
 /* One epoch (1-based, keys the streams); returns the mean batch losses. `label` names the
  * progress line (may be NULL). */

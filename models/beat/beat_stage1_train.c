@@ -17,36 +17,40 @@
  * Adam: torch.optim.Adam with the float operations of nn_adam_step (so the same bits), the
  * parameter block split into fixed contiguous parts across the pool. */
 
-typedef struct adam_job {
-    float *p, *m1, *m2;
-    const float *g;
-    int64_t n;
-    float b1, b2, one_b1, one_b2, step_size, inv_sqrt_bc2, eps;
-} adam_job;
-
-static void adam_worker(void *ctx, int t, int n_parts) {
-    const adam_job *a = ctx;
-    long long lo, hi;
-    graph_pool_split((long long)a->n, t, n_parts, &lo, &hi);
-    float *restrict p = a->p, *restrict m1 = a->m1, *restrict m2 = a->m2;
-    const float *restrict g = a->g;
-    for (long long k = lo; k < hi; k++) {
-        m1[k] = a->b1 * m1[k] + a->one_b1 * g[k];
-        m2[k] = a->b2 * m2[k] + a->one_b2 * g[k] * g[k];
-        p[k] -= a->step_size * m1[k] / (sqrtf(m2[k]) * a->inv_sqrt_bc2 + a->eps);
-    }
-}
-
-void beat_step_update(beat_model *m) {
+beat_adam beat_adam_begin(beat_model *m) {
     nn_params *ps = m->params;
     const nn_adam opt = nn_adam_default((float)m->cfg.lr);
     ps->step++;
     const double bc1 = 1.0 - pow((double)opt.beta1, (double)ps->step);
     const double bc2 = 1.0 - pow((double)opt.beta2, (double)ps->step);
-    adam_job a = {ps->data, ps->m, ps->v, ps->grad, ps->total, opt.beta1, opt.beta2,
-                  1.0f - opt.beta1, 1.0f - opt.beta2, (float)((double)opt.lr / bc1),
-                  (float)(1.0 / sqrt(bc2)), opt.eps};
-    graph_pool_run(m->pool, adam_worker, &a);
+    beat_adam a = {opt.beta1, opt.beta2, 1.0f - opt.beta1, 1.0f - opt.beta2,
+                   (float)((double)opt.lr / bc1), (float)(1.0 / sqrt(bc2)), opt.eps};
+    return a;
+}
+
+typedef struct adam_job {
+    nn_params *ps;
+    const beat_adam *a;
+    int64_t lo, hi;
+} adam_job;
+
+static void adam_worker(void *ctx, int t, int n_parts) {
+    const adam_job *j = ctx;
+    long long lo, hi;
+    graph_pool_split((long long)(j->hi - j->lo), t, n_parts, &lo, &hi);
+    const int64_t at = j->lo + (int64_t)lo;
+    beat_adam_apply(j->a, j->ps->data + at, j->ps->m + at, j->ps->v + at, j->ps->grad + at,
+                    (int64_t)(hi - lo));
+}
+
+void beat_adam_block(beat_model *m, const beat_adam *a, int64_t lo, int64_t hi) {
+    adam_job j = {m->params, a, lo, hi};
+    graph_pool_run(m->pool, adam_worker, &j);
+}
+
+void beat_step_update(beat_model *m) {
+    beat_adam a = beat_adam_begin(m);
+    beat_adam_block(m, &a, 0, m->params->total);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -117,11 +121,7 @@ beat_losses beat_train_epoch(beat_model *m, int epoch, const char *label) {
             w->bu[np + k] = u, w->bi[np + k] = j, w->blabel[np + k] = 0.0f;
         }
         beat_batch bt = {np, w->bu, w->bi, w->blabel, w->btrain, m->steps + 1};
-        beat_losses l = beat_step_grad(m, &bt, NULL);
-        beat_clock ck;
-        beat_clock_start(&ck);
-        beat_step_update(m);
-        beat_clock_lap(&ck, &m->times, BEAT_PH_ADAM);
+        beat_losses l = beat_step_train(m, &bt);
         m->steps++;
         m->flops += beat_step_flops(m, l.users, l.items);
         add_losses(&acc, &l);

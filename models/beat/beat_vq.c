@@ -127,6 +127,7 @@ typedef struct vq_job {
     float scale_dz, scale_dcb; /* backward: w / (n d), 2 w / (n d) */
     float *dz, *dcb;
     float *partial; /* backward: per part (K, d) codebook-term sums */
+    const float *norms; /* backward: fused normalisation backward when set */
     double part[MAX_PARTS][2]; /* per part: sum (z_sg - q)^2, sum (z - q_sg)^2 */
 } vq_job;
 
@@ -175,6 +176,17 @@ double beat_vq_forward(graph_pool *pool, const float *z, const float *cb, const 
 /* ------------------------------------------------------------------------------------------
  * Backward */
 
+/* dz -> (dz - z (z . dz)) / |x| for one row (1/eps on a clamped row). */
+static inline void norm_backward_row(const float *z, float norm, float *g, int d) {
+    const float inv = 1.0f / norm;
+    if ((double)norm <= BEAT_L2_EPS) { /* clamped: z = x / eps is linear */
+        for (int c = 0; c < d; c++) g[c] *= inv;
+        return;
+    }
+    const float dot = beat_dot(z, g, d);
+    for (int c = 0; c < d; c++) g[c] = (g[c] - z[c] * dot) * inv;
+}
+
 /* One pass over the part's rows: dz += scale_dz (z - q_sg), and the codebook term
  * sum_r (q_r - z_sg_r) of each code into the part's own (K, d) accumulator. */
 static void vq_backward_worker(void *ctx, int t, int n_parts) {
@@ -196,6 +208,7 @@ static void vq_backward_worker(void *ctx, int t, int n_parts) {
             dz[c] += sdz * (z[c] - q0[c]);
             a[c] += q[c] - z0[c];
         }
+        if (j->norms) norm_backward_row(z, j->norms[r], dz, d);
     }
 }
 
@@ -214,7 +227,7 @@ static void vq_reduce_worker(void *ctx, int t, int n_parts) {
 
 void beat_vq_backward(graph_pool *pool, const float *z, const float *cb, const int32_t *idx,
                       int64_t n, int d, int K, const float *z_sg, const float *q_sg, float w,
-                      float *dz_inout, float *dcb, float *scratch) {
+                      float *dz_inout, float *dcb, float *scratch, const float *norms) {
     if (n <= 0) return;
     vq_job *j = bb_calloc(1, sizeof *j);
     j->z = z, j->cb = cb, j->z_sg = z_sg, j->q_sg = q_sg, j->idx = idx, j->n = n, j->d = d;
@@ -224,6 +237,7 @@ void beat_vq_backward(graph_pool *pool, const float *z, const float *cb, const i
     j->scale_dcb = (float)(2.0 * (double)w / count); /* codebook term */
     j->dz = dz_inout;
     j->dcb = dcb;
+    j->norms = norms;
     const int parts = graph_pool_threads(pool);
     float *own = scratch ? NULL : bb_malloc(beat_vq_backward_scratch(K, d, parts) * sizeof(float));
     j->partial = scratch ? scratch : own;
@@ -273,17 +287,8 @@ static void norm_backward_worker(void *ctx, int t, int n_parts) {
     norm_job *j = ctx;
     int64_t lo, hi;
     split_rows(j->n, t, n_parts, &lo, &hi);
-    for (int64_t r = lo; r < hi; r++) {
-        const float *z = j->z + r * j->d;
-        float *g = j->x + r * j->d;
-        const float inv = 1.0f / j->cnorms[r];
-        if ((double)j->cnorms[r] <= BEAT_L2_EPS) { /* clamped: z = x / eps is linear */
-            for (int c = 0; c < j->d; c++) g[c] *= inv;
-            continue;
-        }
-        const float dot = beat_dot(z, g, j->d);
-        for (int c = 0; c < j->d; c++) g[c] = (g[c] - z[c] * dot) * inv;
-    }
+    for (int64_t r = lo; r < hi; r++)
+        norm_backward_row(j->z + r * j->d, j->cnorms[r], j->x + r * j->d, j->d);
 }
 
 void beat_l2norm_backward(graph_pool *pool, const float *z, const float *norms, float *dz,

@@ -68,10 +68,12 @@ double beat_vq_forward(graph_pool *pool, const float *z, const float *cb, const 
 
 /* dz_inout: dst on entry, dz on return. dcb (K, d) is added to. scratch holds
  * beat_vq_backward_scratch(K, d, threads) floats (per-thread sums of the codebook term,
- * added in thread order), or is NULL. */
+ * added in thread order), or is NULL. With norms (the denominators of z = x / |x|) not
+ * NULL, each row also goes through the normalisation backward in the same pass, so
+ * dz_inout ends as dL/dx — the same numbers as beat_l2norm_backward afterwards. */
 void beat_vq_backward(graph_pool *pool, const float *z, const float *cb, const int32_t *idx,
                       int64_t n, int d, int K, const float *z_sg, const float *q_sg, float w,
-                      float *dz_inout, float *dcb, float *scratch);
+                      float *dz_inout, float *dcb, float *scratch, const float *norms);
 size_t beat_vq_backward_scratch(int K, int d, int threads);
 
 /* In place: x (n, d) -> x / max(||x||, eps); norms[r] = that denominator. */
