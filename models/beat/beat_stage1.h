@@ -24,10 +24,14 @@
  * loss, no codebooks); codebook_size, token_len, token_dim set K, T, t.
  *
  * Computation. The forward and backward passes are fused kernels over flat buffers (sgemm
- * for the projections and the codeword search), the supervision runs on an nn tape whose
- * leaves are copies of the token rows it reads, and Adam (torch's formula, the same float
- * operations as nn_adam_step) updates every parameter, split across the pool's threads.
- * Results are bit-identical for the same seed and thread count.
+ * for the projections and the codeword search, beat_vq.h, beat_recon.h, beat_gemm.h), the
+ * supervision runs on per-thread nn tapes whose leaves are copies of the token rows it
+ * reads (beat_stage1_sup.c), and Adam (torch's formula, the same float operations as
+ * nn_adam_step) updates every parameter, split across the pool's threads — in training the
+ * ego rows are updated as the graph backward produces their gradients. OpenBLAS runs at one
+ * thread inside the pool's workers. Results are bit-identical for the same seed and thread
+ * count. Files: beat_stage1.c (model, step), beat_stage1_sup.c (supervision),
+ * beat_stage1_train.c (epochs, encoding, Adam, phase clock).
  *
  * Gradient checks (tests): beat_step_grad with a beat_frozen records, then replays, every
  * stop-gradient quantity (codeword indices, sg(z), sg(q)) of a base point, so central

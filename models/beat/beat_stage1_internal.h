@@ -72,6 +72,13 @@ void beat_clock_start(beat_clock *c);
 /* Adds the time since the last start/lap to phase ph and restarts. */
 void beat_clock_lap(beat_clock *c, beat_phase_times *t, int ph);
 
+/* Supervision (beat_stage1_sup.c): shadows of the modules per thread (after the registry
+ * is finalised) and their release; the forward and backward of one step, which adds the
+ * token gradients into the sides' dmac / drec and the modules' gradients into the registry. */
+void beat_sup_setup(beat_model *m);
+void beat_sup_free(beat_model *m);
+void beat_supervision(beat_model *m, const beat_batch *bt, beat_losses *L);
+
 /* Rows s->ent[0..n) of side `side`: graph rows from w->F (gathered into row-major (n, D)),
  * projections, quantisation, rec.
  * With fz (may be NULL) recording or replaying the stop-gradient values. */
