@@ -22,8 +22,8 @@
  * --json prints one object: per codebook `perplexity`, `dead_codes` and `used` (under
  * "codebooks"), `select_on`, `epochs_run`, `best_epoch`, `seconds_per_epoch`, `eval_seconds`,
  * `peak_rss_mb`, `train_gflop` and `gflops` (dense-product work of the training steps, and
- * per second of training), and `valid` / `test` ranking objects with the keys of
- * `rank --json`.
+ * per second of training), `phases` (training time by phase: wall, cpu, main_cpu seconds),
+ * and `valid` / `test` ranking objects with the keys of `rank --json`.
  * Usage errors exit 2, data/config errors exit 1 with one line; no run directory is left
  * behind on error.
  */
@@ -113,7 +113,18 @@ static void print_json(FILE *out, const char *run_dir, const beat_run_result *re
     bb_json_number(out, res->train_seconds > 0 ? res->train_flops / res->train_seconds / 1e9 : 0.0);
     fprintf(out, ", \"peak_rss_mb\": ");
     bb_json_number(out, res->peak_rss_mb);
-    fprintf(out, ", \"run_dir\": ");
+    /* training time by phase (all epochs): wall, process CPU and the main thread's CPU */
+    fprintf(out, ", \"phases\": {");
+    for (int ph = 0; ph < BEAT_N_PHASES; ph++) {
+        fprintf(out, "%s\"%s\": {\"wall\": ", ph ? ", " : "", beat_phase_name(ph));
+        bb_json_number(out, res->phases.wall[ph]);
+        fprintf(out, ", \"cpu\": ");
+        bb_json_number(out, res->phases.cpu[ph]);
+        fprintf(out, ", \"main_cpu\": ");
+        bb_json_number(out, res->phases.main_cpu[ph]);
+        fputc('}', out);
+    }
+    fprintf(out, "}, \"run_dir\": ");
     if (run_dir)
         bb_json_string(out, run_dir);
     else

@@ -278,6 +278,7 @@ int beat_run_execute(const beat_config *cfg, const beat_run_opts *o, beat_run_re
         beat_run_usage(&m, &st, res);
         res->seconds_per_epoch = median(res->epoch_seconds, res->epochs_run);
         res->train_flops = m.flops;
+        res->phases = m.times;
         for (int e = 0; e < res->epochs_run; e++) res->train_seconds += res->epoch_seconds[e];
         uint64_t ih = beat_hash_bytes(&res->data_hash, sizeof res->data_hash, BEAT_FNV_BASIS);
         ih = beat_hash_bytes(&res->split_hash, sizeof res->split_hash, ih);

@@ -73,6 +73,7 @@ typedef struct beat_run_result {
     double peak_rss_mb, total_seconds;
     double train_flops;         /* dense-product FLOPs of all training steps */
     double train_seconds;       /* sum of the epoch times */
+    beat_phase_times phases;    /* where the training steps spent their time */
     bb_rank_result valid, test; /* at the kept epoch */
     int has_codebook[BEAT_N_CODEBOOKS];
     beat_usage_summary usage[BEAT_N_CODEBOOKS];
