@@ -17,7 +17,7 @@
 
 char *beat_cache_dir(void) {
     const char *env = getenv("BB_CACHE_DIR");
-    return bb_strdup(env && *env ? env : "results/cache");
+    return bb_strdup(env && *env ? env : "results/runs/cache");
 }
 
 int beat_split_cached(const char *cache_dir, const char *data_dir, uint64_t seed,

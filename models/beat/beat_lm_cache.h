@@ -13,7 +13,8 @@
  * beat_split_cached does the same for the default zero-shot split (bb_split_make with the
  * seed) when no split file is given: CACHE/split-<hash of explanations.csv and seed>.csv.
  *
- * The cache directory is $BB_CACHE_DIR, else "results/cache" under the working directory.
+ * The cache directory is $BB_CACHE_DIR, else "results/runs/cache" under the working
+ * directory (results/runs/ is git-ignored).
  * Ownership: returned paths are malloc'd; the caller frees them.
  */
 #ifndef BEAT_LM_CACHE_H
@@ -24,7 +25,7 @@
 #include "models/base/bb_error.h"
 #include "models/lm/lm_config.h"
 
-/* "$BB_CACHE_DIR" or "results/cache" (malloc'd). */
+/* "$BB_CACHE_DIR" or "results/runs/cache" (malloc'd). */
 char *beat_cache_dir(void);
 
 /* *split_out: the split file (made and written when absent). *made: 1 when written now. */
