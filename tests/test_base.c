@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "models/base/bb_error.h"
+#include "models/base/bb_hash.h"
 #include "models/base/bb_io.h"
 #include "models/base/bb_progress.h"
 #include "models/base/bb_rng.h"
@@ -157,7 +158,26 @@ static void test_format_duration(void) {
     TEST_STR_EQ(buf, "?");
 }
 
+static void test_hash_fnv1a_reference(void) {
+    /* FNV-1a 64 published test vectors: "" -> offset basis, "a" -> 0xaf63dc4c8601ec8c,
+     * "foobar" -> 0x85944171f73967e8. */
+    TEST_TRUE(bb_hash_bytes("", 0, BB_HASH_INIT) == 0xCBF29CE484222325ULL);
+    TEST_TRUE(bb_hash_bytes("a", 1, BB_HASH_INIT) == 0xAF63DC4C8601EC8CULL);
+    TEST_TRUE(bb_hash_bytes("foobar", 6, BB_HASH_INIT) == 0x85944171F73967E8ULL);
+    /* chaining equals hashing the concatenation */
+    TEST_TRUE(bb_hash_bytes("bar", 3, bb_hash_bytes("foo", 3, BB_HASH_INIT)) ==
+              bb_hash_bytes("foobar", 6, BB_HASH_INIT));
+    TEST_TRUE(bb_hash64("foobar") == 0x85944171F73967E8ULL);
+    bb_error err;
+    const char *path = bb_test_tmp_path("hash.txt");
+    TEST_OK(bb_write_file_atomic(path, "foobar", 6, &err), &err);
+    uint64_t h = BB_HASH_INIT;
+    TEST_OK(bb_hash_file(path, &h, &err), &err);
+    TEST_TRUE(h == 0x85944171F73967E8ULL);
+}
+
 const bb_test bb_suite_base[] = {
+    {"hash_fnv1a_reference", test_hash_fnv1a_reference},
     {"format_duration", test_format_duration},
     {"rng_reference_values", test_rng_reference_values},
     {"rng_streams_reproducible_and_distinct", test_rng_streams_are_reproducible_and_distinct},

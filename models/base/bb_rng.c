@@ -2,8 +2,10 @@
 #include "models/base/bb_rng.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "models/base/bb_error.h"
+#include "models/base/bb_hash.h"
 
 /* 64x64->128 multiply for Lemire's method; __extension__ keeps -Wpedantic quiet. */
 __extension__ typedef unsigned __int128 u128;
@@ -18,12 +20,7 @@ static uint64_t splitmix64(uint64_t *x) {
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 uint64_t bb_hash64(const char *text) {
-    uint64_t h = 0xCBF29CE484222325ULL; /* FNV-1a 64 offset basis */
-    for (const unsigned char *p = (const unsigned char *)text; p && *p; p++) {
-        h ^= *p;
-        h *= 0x100000001B3ULL;
-    }
-    return h;
+    return bb_hash_bytes(text, text ? strlen(text) : 0, BB_HASH_INIT);
 }
 
 void bb_rng_seed_indexed(bb_rng *r, uint64_t seed, const char *purpose, uint64_t index) {

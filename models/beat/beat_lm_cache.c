@@ -9,6 +9,7 @@
 
 #include "datasets/dataset.h"
 #include "datasets/split.h"
+#include "models/base/bb_hash.h"
 #include "models/base/bb_io.h"
 #include "models/beat/beat_run.h"
 #include "models/beat/beat_run_internal.h"
@@ -25,9 +26,9 @@ int beat_split_cached(const char *cache_dir, const char *data_dir, uint64_t seed
     *split_out = NULL;
     *made = 0;
     char *ex_path = bb_path_join(data_dir, "explanations.csv");
-    uint64_t h = BEAT_FNV_BASIS;
-    int rc = beat_hash_file(ex_path, &h, err);
-    h = beat_hash_bytes(&seed, sizeof seed, h);
+    uint64_t h = BB_HASH_INIT;
+    int rc = bb_hash_file(ex_path, &h, err);
+    h = bb_hash_bytes(&seed, sizeof seed, h);
     char name[64];
     snprintf(name, sizeof name, "split-%016" PRIx64 ".csv", h);
     char *path = bb_path_join(cache_dir, name);
@@ -64,7 +65,7 @@ static uint64_t hash_config(const lm_config *c, uint64_t h) {
                      c->bpe_min_frequency, c->batch, c->steps, c->epochs, c->warmup, c->lr,
                      c->min_lr_ratio, c->weight_decay, c->clip, c->beta1, c->beta2, c->eps,
                      c->eval_every, c->eval_windows, c->checkpoint_every);
-    return beat_hash_bytes(buf, (size_t)n, h);
+    return bb_hash_bytes(buf, (size_t)n, h);
 }
 
 int beat_lm_cached(const char *cache_dir, const char *data_dir, const char *split_path,
@@ -72,16 +73,16 @@ int beat_lm_cached(const char *cache_dir, const char *data_dir, const char *spli
                    char **lm_out, int *made, bb_error *err) {
     *lm_out = NULL;
     *made = 0;
-    uint64_t h = BEAT_FNV_BASIS;
+    uint64_t h = BB_HASH_INIT;
     char *ex_path = bb_path_join(data_dir, "explanations.csv");
-    int rc = beat_hash_file(ex_path, &h, err);
+    int rc = bb_hash_file(ex_path, &h, err);
     free(ex_path);
-    if (rc == BB_OK) rc = beat_hash_file(split_path, &h, err);
+    if (rc == BB_OK) rc = bb_hash_file(split_path, &h, err);
     if (rc != BB_OK) return BB_ERR;
     h = hash_config(cfg, h);
-    h = beat_hash_bytes(&seed, sizeof seed, h);
-    h = beat_hash_bytes(&threads, sizeof threads, h);
-    if (version) h = beat_hash_bytes(version, strlen(version), h);
+    h = bb_hash_bytes(&seed, sizeof seed, h);
+    h = bb_hash_bytes(&threads, sizeof threads, h);
+    if (version) h = bb_hash_bytes(version, strlen(version), h);
     char name[64];
     snprintf(name, sizeof name, "lm-%016" PRIx64, h);
     char *dir = bb_path_join(cache_dir, name);

@@ -11,6 +11,7 @@
 #include "datasets/dataset.h"
 #include "datasets/split.h"
 #include "datasets/train_text.h"
+#include "models/base/bb_hash.h"
 #include "models/base/bb_io.h"
 #include "models/base/bb_time.h"
 #include "models/beat/beat_run_internal.h"
@@ -43,23 +44,6 @@ void beat_note(const char *fmt, ...) {
 /* ------------------------------------------------------------------------------------------
  * Hashes */
 
-uint64_t beat_hash_bytes(const void *data, size_t n, uint64_t h) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001B3ULL;
-    }
-    return h;
-}
-
-int beat_hash_file(const char *path, uint64_t *h, bb_error *err) {
-    char *bytes = NULL;
-    size_t len = 0;
-    if (bb_read_file(path, &bytes, &len, err) != BB_OK) return BB_ERR;
-    *h = beat_hash_bytes(bytes, len, *h);
-    free(bytes);
-    return BB_OK;
-}
 
 /* ------------------------------------------------------------------------------------------
  * Inputs */
@@ -84,10 +68,10 @@ static int load_inputs(const beat_config *cfg, const beat_run_opts *o, beat_inpu
     memset(in, 0, sizeof *in);
     if (bb_dataset_load(o->data_dir, &in->ds, err) != BB_OK) return BB_ERR;
     const bb_dataset *ds = &in->ds;
-    uint64_t h = BEAT_FNV_BASIS;
+    uint64_t h = BB_HASH_INIT;
     for (int k = 0; k < 3; k++) {
         char *p = bb_path_join(o->data_dir, bb_dataset_split_file(k));
-        int rc = beat_hash_file(p, &h, err);
+        int rc = bb_hash_file(p, &h, err);
         free(p);
         if (rc != BB_OK) return BB_ERR;
     }
@@ -105,7 +89,7 @@ static int load_inputs(const beat_config *cfg, const beat_run_opts *o, beat_inpu
         rc = bb_explanations_load(ex_path, &in->ex, err);
         in->have_ex = rc == BB_OK;
         if (rc == BB_OK) rc = bb_explanations_check_ids(&in->ex, ds->n_users, ds->n_items, err);
-        if (rc == BB_OK) rc = beat_hash_file(ex_path, &h, err);
+        if (rc == BB_OK) rc = bb_hash_file(ex_path, &h, err);
     } else if (sup) {
         rc = bb_fail(err, "%s: not found: BEAT's macro/micro supervision reads the training "
                           "explanations and summaries (switch both off with no_macro_sup and "
@@ -123,10 +107,10 @@ static int load_inputs(const beat_config *cfg, const beat_run_opts *o, beat_inpu
         in->have_split = 1;
         bb_leakage_report rep;
         if (bb_leakage_check(&in->ex, &in->split, &rep, err) != BB_OK) return BB_ERR;
-        uint64_t sh = BEAT_FNV_BASIS;
-        sh = beat_hash_bytes(in->split.uid, in->split.n * sizeof *in->split.uid, sh);
-        sh = beat_hash_bytes(in->split.iid, in->split.n * sizeof *in->split.iid, sh);
-        in->split_hash = beat_hash_bytes(in->split.part, in->split.n, sh);
+        uint64_t sh = BB_HASH_INIT;
+        sh = bb_hash_bytes(in->split.uid, in->split.n * sizeof *in->split.uid, sh);
+        sh = bb_hash_bytes(in->split.iid, in->split.n * sizeof *in->split.iid, sh);
+        in->split_hash = bb_hash_bytes(in->split.part, in->split.n, sh);
     }
     if (sup) {
         if (!o->encoder)
@@ -280,13 +264,13 @@ int beat_run_execute(const beat_config *cfg, const beat_run_opts *o, beat_run_re
         res->train_flops = m.flops;
         res->phases = m.times;
         for (int e = 0; e < res->epochs_run; e++) res->train_seconds += res->epoch_seconds[e];
-        uint64_t ih = beat_hash_bytes(&res->data_hash, sizeof res->data_hash, BEAT_FNV_BASIS);
-        ih = beat_hash_bytes(&res->split_hash, sizeof res->split_hash, ih);
-        ih = beat_hash_bytes(&o->seed, sizeof o->seed, ih);
-        ih = beat_hash_bytes(&o->threads, sizeof o->threads, ih);
-        if (o->config_json) ih = beat_hash_bytes(o->config_json, strlen(o->config_json), ih);
-        if (o->encoder) ih = beat_hash_bytes(o->encoder->name, strlen(o->encoder->name), ih);
-        if (o->lm_desc) ih = beat_hash_bytes(o->lm_desc, strlen(o->lm_desc), ih);
+        uint64_t ih = bb_hash_bytes(&res->data_hash, sizeof res->data_hash, BB_HASH_INIT);
+        ih = bb_hash_bytes(&res->split_hash, sizeof res->split_hash, ih);
+        ih = bb_hash_bytes(&o->seed, sizeof o->seed, ih);
+        ih = bb_hash_bytes(&o->threads, sizeof o->threads, ih);
+        if (o->config_json) ih = bb_hash_bytes(o->config_json, strlen(o->config_json), ih);
+        if (o->encoder) ih = bb_hash_bytes(o->encoder->name, strlen(o->encoder->name), ih);
+        if (o->lm_desc) ih = bb_hash_bytes(o->lm_desc, strlen(o->lm_desc), ih);
         res->input_hash = ih;
         res->peak_rss_mb = bb_peak_rss_mb();
         res->total_seconds = bb_now() - t_start;

@@ -85,9 +85,5 @@ int beat_run_execute(const beat_config *cfg, const beat_run_opts *opts, beat_run
                      bb_error *err);
 void beat_run_result_free(beat_run_result *res);
 
-/* FNV-1a 64 of a file's bytes, continuing from h (start with BEAT_FNV_BASIS). */
-#define BEAT_FNV_BASIS 0xCBF29CE484222325ULL
-int beat_hash_file(const char *path, uint64_t *h, bb_error *err);
-uint64_t beat_hash_bytes(const void *data, size_t n, uint64_t h);
 
 #endif
