@@ -11,6 +11,7 @@
 
 #include "baselines/pop.h"
 #include "datasets/dataset.h"
+#include "models/base/bb_hash.h"
 #include "models/base/bb_io.h"
 #include "models/base/bb_time.h"
 #include "models/nn/nn_safetensors.h"
@@ -90,19 +91,12 @@ int rank_run_check_config(const rank_run_config *c, bb_error *err) {
 }
 
 int rank_run_data_hash(const char *dir, uint64_t *hash, bb_error *err) {
-    uint64_t h = 0xCBF29CE484222325ULL; /* FNV-1a 64 */
+    uint64_t h = BB_HASH_INIT;
     for (int k = 0; k < 3; k++) {
         char *path = bb_path_join(dir, bb_dataset_split_file(k));
-        char *bytes = NULL;
-        size_t len = 0;
-        int rc = bb_read_file(path, &bytes, &len, err);
+        int rc = bb_hash_file(path, &h, err);
         free(path);
         if (rc != BB_OK) return BB_ERR;
-        for (size_t i = 0; i < len; i++) {
-            h ^= (unsigned char)bytes[i];
-            h *= 0x100000001B3ULL;
-        }
-        free(bytes);
     }
     *hash = h;
     return BB_OK;
