@@ -1,0 +1,281 @@
+/* Tests of the PETER and NRT models (issue #7): central-difference gradient checks of each
+ * model's whole training loss at toy size (every parameter, dropout and sampled negatives
+ * included, with the stream re-seeded per evaluation), the PETER attention mask by hand and
+ * by its effect on hidden states, overfitting a tiny set (valid rows equal to train rows
+ * reach a near-zero NLL, and greedy decoding reproduces the training explanation of a seen
+ * pair exactly), bit-identical generations for the same seed, and generations that do not
+ * change when the test explanations' text does (no test text reaches training). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baselines/explain_corpus.h"
+#include "baselines/nrt.h"
+#include "baselines/peter.h"
+#include "models/nn/nn.h"
+#include "tests/testhelp.h"
+#include "tests/util/explain_testutil.h"
+#include "tests/util/nn_testutil.h"
+
+static int under_valgrind(void) { return getenv("BB_VALGRIND") != NULL; }
+
+/* ------------------------------------------------------------------------------------------
+ * a hand-made batch: 3 rows of 3, 1 and 2 words (T = 4), vocabulary of 9 */
+
+static void toy_batch(bb_xbatch *b) {
+    static int32_t uid[] = {0, 1, 2}, iid[] = {1, 3, 0}, len[] = {4, 2, 3};
+    static int32_t input[] = {BB_WORD_BOS, 4, 5, 6, BB_WORD_BOS, 7, BB_WORD_PAD, BB_WORD_PAD,
+                              BB_WORD_BOS, 8, 4, BB_WORD_PAD};
+    static int32_t target[] = {4, 5, 6, BB_WORD_EOS, 7, BB_WORD_EOS, -1, -1, 8, 4, BB_WORD_EOS, -1};
+    memset(b, 0, sizeof *b);
+    b->n = 3;
+    b->T = 4;
+    b->uid = uid;
+    b->iid = iid;
+    b->len = len;
+    b->input = input;
+    b->target = target;
+    b->n_targets = 4 + 2 + 3;
+}
+
+typedef struct model_ctx {
+    void *model;
+    const bb_xbatch *batch;
+    int is_peter;
+} model_ctx;
+
+static nn_tensor *model_loss(nn_tape *tp, nn_tensor **params, int n_params, void *ctx) {
+    (void)params;
+    (void)n_params;
+    model_ctx *c = ctx;
+    bb_rng r;
+    bb_rng_seed(&r, 99, "test/step"); /* same dropout mask / negatives at every evaluation */
+    double nll;
+    return c->is_peter ? bb_peter_loss(c->model, tp, c->batch, &r, &nll)
+                       : bb_nrt_loss(c->model, tp, c->batch, &r, &nll);
+}
+
+static void test_nrt_gradcheck(void) {
+    bb_nrt_config cfg;
+    bb_nrt_tiny_config(&cfg);
+    cfg.emb_dim = 4;
+    cfg.hidden = 5;
+    cfg.mlp_layers = 2;
+    cfg.negatives = 2;
+    cfg.lambda_r = 0.7;
+    cfg.lambda_text = 1.3;
+    bb_nrt_model *m = bb_nrt_create(3, 4, 9, &cfg, NULL, 5);
+    bb_xbatch b;
+    toy_batch(&b);
+    model_ctx ctx = {m, &b, 0};
+    nn_gradcheck_opts o = nn_gradcheck_defaults();
+    o.step = 1e-2;
+    o.abs_floor = 1e-2;
+    o.max_elems = under_valgrind() ? 8 : 64;
+    NN_TEST_GRADCHECK_OPTS(model_loss, &ctx, m->params->items, m->params->n, &o, 1e-2);
+    /* the loss is the weighted sum of its two parts */
+    nn_tape *tp = nn_tape_new();
+    double nll;
+    bb_rng r;
+    bb_rng_seed(&r, 99, "test/step");
+    double total = bb_nrt_loss(m, tp, &b, &r, &nll)->data[0];
+    nn_tape_reset(tp);
+    double text_only = bb_nrt_loss(m, tp, &b, NULL, &nll)->data[0];
+    TEST_NEAR(text_only, 1.3 * nll / 9.0, 1e-5);
+    TEST_TRUE(total > text_only + 0.1); /* 0.7 x a BCE near log 2 */
+    nn_tape_free(tp);
+    bb_nrt_free(m);
+}
+
+static void test_peter_gradcheck(void) {
+    bb_peter_config cfg;
+    bb_peter_tiny_config(&cfg);
+    cfg.d_model = 8;
+    cfg.n_heads = 2;
+    cfg.n_layers = 2;
+    cfg.d_ff = 12;
+    cfg.dropout = 0.1;
+    cfg.context_weight = 0.5;
+    bb_peter_model *m = bb_peter_create(3, 4, 9, &cfg, 5);
+    bb_xbatch b;
+    toy_batch(&b);
+    model_ctx ctx = {m, &b, 1};
+    nn_gradcheck_opts o = nn_gradcheck_defaults();
+    o.step = 3e-3;
+    o.abs_floor = 2e-2; /* float32 loss of ~3.4 at h = 3e-3: differences carry ~7e-5 noise;
+                        * h = 1e-2 shows truncation error through the sqrt(d)-scaled IDs */
+    o.skip_kinks = 1; /* ReLU */
+    o.max_elems = under_valgrind() ? 8 : 64;
+    NN_TEST_GRADCHECK_OPTS(model_loss, &ctx, m->params->items, m->params->n, &o, 1e-2);
+    bb_peter_free(m);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * the PETER mask */
+
+static void test_peter_mask(void) {
+    float mask[25];
+    bb_peter_mask(mask, 5);
+    for (int q = 0; q < 5; q++)
+        for (int k = 0; k < 5; k++) {
+            int visible = k <= q || (q == 0 && k == 1);
+            TEST_TRUE(visible ? mask[q * 5 + k] == 0.0f : mask[q * 5 + k] < -1e8f);
+        }
+    /* effects: the user position sees the item; no position sees a later word */
+    bb_peter_config cfg;
+    bb_peter_tiny_config(&cfg);
+    cfg.n_layers = 2;
+    bb_peter_model *m = bb_peter_create(3, 4, 9, &cfg, 7);
+    nn_tape *tp = nn_tape_new();
+    nn_tape_set_grad(tp, 0);
+    int32_t uid[3] = {0, 0, 0}, iid[3] = {1, 1, 2};
+    int32_t words[9] = {BB_WORD_BOS, 5, 6, BB_WORD_BOS, 5, 7, BB_WORD_BOS, 5, 6};
+    nn_tensor *h = bb_peter_encode(m, tp, uid, iid, words, 3, 3, NULL); /* S = 5 */
+    int64_t d = cfg.d_model;
+    const float *a = h->data, *b = h->data + 5 * d, *c = h->data + 10 * d;
+    /* sequences 0 and 1 differ only in the last word: positions 0..3 are identical */
+    TEST_TRUE(memcmp(a, b, (size_t)(4 * d) * sizeof(float)) == 0);
+    TEST_TRUE(memcmp(a + 4 * d, b + 4 * d, (size_t)d * sizeof(float)) != 0);
+    /* sequences 0 and 2 differ in the item: the user position (0) changes too */
+    TEST_TRUE(memcmp(a, c, (size_t)d * sizeof(float)) != 0);
+    nn_tape_free(tp);
+    bb_peter_free(m);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * overfitting six explanations */
+
+static const char *const overfit_texts[6] = {
+    "great coffee and quiet corners.",  "the pasta is fresh and cheap.",
+    "friendly staff, fast service.",    "a cozy place for long talks.",
+    "live music every friday night!",   "clean rooms and a calm garden.",
+};
+
+static void overfit_fixture(xtest_fix *f) {
+    static const int32_t tu[] = {0, 1, 2, 3, 4, 5, 0, 1};
+    static const int32_t ti[] = {0, 1, 2, 3, 4, 5, 2, 3};
+    xtest_row rows[10];
+    for (int k = 0; k < 6; k++) rows[k] = (xtest_row){k, k, BB_SPLIT_TRAIN, overfit_texts[k]};
+    /* valid rows equal to train rows: their NLL is the training NLL of those rows */
+    rows[6] = (xtest_row){0, 0, BB_SPLIT_VALID, overfit_texts[0]};
+    rows[7] = (xtest_row){3, 3, BB_SPLIT_VALID, overfit_texts[3]};
+    /* test rows on seen pairs (their reference text is never read) */
+    rows[8] = (xtest_row){1, 1, BB_SPLIT_TEST, "unused reference"};
+    rows[9] = (xtest_row){4, 4, BB_SPLIT_TEST, "unused reference"};
+    xtest_fix_init(f, 6, 6, tu, ti, 8, rows, 10);
+}
+
+static void test_nrt_overfit(void) {
+    xtest_fix f;
+    overfit_fixture(&f);
+    bb_nrt_config cfg;
+    bb_nrt_tiny_config(&cfg);
+    cfg.lr = 1e-2;
+    cfg.max_epochs = 150;
+    cfg.patience = 1000;
+    bb_explain_output out;
+    bb_error err;
+    TEST_OK(bb_nrt_explain(&f.task, &cfg, &out, &err), &err);
+    TEST_TRUE(out.best_valid_loss < 0.05);
+    TEST_EQ_INT(out.n, 2);
+    TEST_STR_EQ(out.generated[0], overfit_texts[1]);
+    TEST_STR_EQ(out.generated[1], overfit_texts[4]);
+    bb_explain_output_free(&out);
+    xtest_fix_free(&f);
+}
+
+static void test_peter_overfit(void) {
+    xtest_fix f;
+    overfit_fixture(&f);
+    bb_peter_config cfg;
+    bb_peter_tiny_config(&cfg);
+    cfg.lr = 1e-2;
+    cfg.max_epochs = 150;
+    cfg.patience = 1000;
+    bb_explain_output out;
+    bb_error err;
+    TEST_OK(bb_peter_explain(&f.task, &cfg, &out, &err), &err);
+    TEST_TRUE(out.best_valid_loss < 0.05);
+    TEST_EQ_INT(out.n, 2);
+    TEST_STR_EQ(out.generated[0], overfit_texts[1]);
+    TEST_STR_EQ(out.generated[1], overfit_texts[4]);
+    bb_explain_output_free(&out);
+    xtest_fix_free(&f);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * determinism and no test text in training */
+
+typedef int (*run_fn)(const bb_explain_task *, const void *, bb_explain_output *, bb_error *);
+
+static int run_peter(const bb_explain_task *t, const void *c, bb_explain_output *o, bb_error *e) {
+    return bb_peter_explain(t, c, o, e);
+}
+
+static int run_nrt(const bb_explain_task *t, const void *c, bb_explain_output *o, bb_error *e) {
+    return bb_nrt_explain(t, c, o, e);
+}
+
+static int same_output(const bb_explain_output *a, const bb_explain_output *b) {
+    if (a->n != b->n) return 0;
+    for (size_t k = 0; k < a->n; k++)
+        if (a->row[k] != b->row[k] || strcmp(a->generated[k], b->generated[k]) != 0) return 0;
+    return memcmp(&a->best_valid_loss, &b->best_valid_loss, sizeof(double)) == 0 &&
+           a->best_epoch == b->best_epoch;
+}
+
+static void check_repeatable(run_fn run, const void *cfg) {
+    xtest_fix f;
+    TEST_TRUE(xtest_fix_synth(&f, 120, 100, 1200, 160));
+    f.task.threads = 2;
+    f.task.seed = 11;
+    bb_explain_output a, b, c;
+    bb_error err;
+    TEST_OK(run(&f.task, cfg, &a, &err), &err);
+    TEST_OK(run(&f.task, cfg, &b, &err), &err);
+    TEST_TRUE(a.n == f.split.n_test && a.n > 5);
+    TEST_TRUE(isfinite(a.best_valid_loss));
+    TEST_TRUE(same_output(&a, &b));
+    /* replace every test explanation: nothing may change */
+    for (size_t r = 0; r < f.split.n; r++)
+        if (f.split.part[r] == BB_SPLIT_TEST) {
+            free(f.synth.expl.rows[r].explanation);
+            f.synth.expl.rows[r].explanation = strdup("zyzzyva quux unseen words only.");
+        }
+    TEST_OK(run(&f.task, cfg, &c, &err), &err);
+    TEST_TRUE(same_output(&a, &c));
+    /* generations are real sentences of train words */
+    size_t nonempty = 0;
+    for (size_t k = 0; k < a.n; k++) nonempty += a.generated[k][0] != '\0';
+    TEST_TRUE(nonempty == a.n);
+    bb_explain_output_free(&a);
+    bb_explain_output_free(&b);
+    bb_explain_output_free(&c);
+    xtest_fix_free(&f);
+}
+
+static void test_peter_repeatable(void) {
+    bb_peter_config cfg;
+    bb_peter_tiny_config(&cfg);
+    cfg.dropout = 0.1; /* dropout draws must repeat too */
+    cfg.max_epochs = under_valgrind() ? 1 : 3;
+    check_repeatable(run_peter, &cfg);
+}
+
+static void test_nrt_repeatable(void) {
+    bb_nrt_config cfg;
+    bb_nrt_tiny_config(&cfg);
+    cfg.max_epochs = under_valgrind() ? 1 : 3;
+    check_repeatable(run_nrt, &cfg);
+}
+
+const bb_test bb_suite_explain_baselines_models[] = {
+    {"nrt_gradcheck", test_nrt_gradcheck},
+    {"peter_gradcheck", test_peter_gradcheck},
+    {"peter_mask", test_peter_mask},
+    {"nrt_overfit", test_nrt_overfit},
+    {"peter_overfit", test_peter_overfit},
+    {"peter_repeatable", test_peter_repeatable},
+    {"nrt_repeatable", test_nrt_repeatable},
+    {NULL, NULL},
+};
