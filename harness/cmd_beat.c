@@ -5,7 +5,9 @@
  *                 [--codebook-size K] [--token-len T] [--token-dim t] [--patience N]
  *                 [--select-on valid|test] [--set KEY=VALUE[,KEY=VALUE...]]
  *                 [--text-encoder lm|hash] [--text-dim D]
- *   beat explain  (stage 2: not built yet; exits 2)
+ *   beat explain  --data DIR --tokens RUNDIR --out RUNDIR [--lm DIR] [--config FILE]
+ *                 [--seed S] [--threads N] [--json] [--domain auto|book|business]
+ *                 [--set KEY=VALUE[,KEY=VALUE...]]
  *
  * Stage 1 (models/beat/beat_run.h) learns the behaviour vocabulary and writes the run
  * directory. Config: harness/configs/beat/default.json holds the defaults (the same values
@@ -26,6 +28,13 @@
  * and `valid` / `test` ranking objects with the keys of `rank --json`.
  * Usage errors exit 2, data/config errors exit 1 with one line; no run directory is left
  * behind on error.
+ *
+ * Stage 2 (`beat explain`, models/beat/beat_explain_beat.h) trains the BEAT explainer on the
+ * frozen LM from the tokens of a stage-1 run directory (--tokens), on that run's split.csv,
+ * generates the test explanations and scores them: the same driver and run directory as
+ * `run --method beat` (harness/run_driver.h), with the same config format (run_config.h;
+ * its explain.* keys matter here). Without --lm the cached default LM of the config's
+ * lm_config is used; pass the LM stage 1 read. --json prints the metrics object.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +45,9 @@
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/config.h"
+#include "harness/run_config.h"
+#include "harness/run_driver.h"
+#include "harness/run_stage1.h"
 #include "models/base/bb_io.h"
 #include "models/base/bb_time.h"
 #include "models/beat/beat_lm_cache.h"
@@ -331,17 +343,77 @@ static int cmd_tokenize(int argc, char **argv) {
     return BB_EXIT_OK;
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Stage 2: beat explain, and the stage-1 schema accessors of the run driver (run_stage1.h) */
+
+int bb_run_stage1_config_load(const char *path, beat_config *cfg, bb_error *err) {
+    return bb_config_load(path, beat_schema, cfg, err);
+}
+
+char *bb_run_stage1_config_json(const beat_config *cfg) {
+    return bb_config_to_json(beat_schema, cfg);
+}
+
+static int cmd_explain(int argc, char **argv) {
+    const char *data = NULL, *tokens = NULL, *out = NULL, *lm = NULL, *config = NULL;
+    const char *domain = NULL, *sets = NULL;
+    uint64_t seed = 1;
+    int threads = bb_num_cores(), json = 0;
+    const bb_opt opts[] = {
+        {"--data", BB_OPT_STR, &data, "DIR", "dataset directory (train/valid/test, explanations)"},
+        {"--tokens", BB_OPT_STR, &tokens, "RUNDIR", "stage-1 run directory (beat tokenize --out)"},
+        {"--out", BB_OPT_STR, &out, "RUNDIR", "run directory to write"},
+        {"--lm", BB_OPT_STR, &lm, "DIR", "frozen LM (default: cached LM of the config's lm_config)"},
+        {"--config", BB_OPT_STR, &config, "FILE", "run config JSON (harness/configs/run/)"},
+        {"--seed", BB_OPT_U64, &seed, "S", "random seed (default 1)"},
+        {"--threads", BB_OPT_INT, &threads, "N", "worker threads (default: all cores)"},
+        {"--domain", BB_OPT_STR, &domain, "D", "auto | book | business (prompt wording)"},
+        {"--set", BB_OPT_STR, &sets, "K=V,..", "any run config key, e.g. explain.no_sar=true"},
+        {"--json", BB_OPT_FLAG, &json, NULL, "print the metrics object on stdout"},
+        {0}};
+    const bb_cmd_spec spec = {"beat explain", "--data DIR --tokens RUNDIR --out RUNDIR [options]",
+                              "BEAT stage 2: train the explainer (behaviour tokens through "
+                              "projectors into the frozen LM's prompt, CE + SAR), generate and "
+                              "score the test explanations.",
+                              0, 0, NULL};
+    bb_positionals pos;
+    int rc = bb_opts_parse(&spec, opts, argc, argv, &pos);
+    if (rc) return rc < 0 ? BB_EXIT_OK : rc;
+    if (!data) return bb_cli_usage(spec.name, "--data DIR is required");
+    if (!tokens) return bb_cli_usage(spec.name, "--tokens RUNDIR is required (a beat tokenize run)");
+    if (!out) return bb_cli_usage(spec.name, "--out RUNDIR is required");
+    if (threads < 1) return bb_cli_usage(spec.name, "--threads: expected at least 1, got %d", threads);
+    bb_error err = {{0}};
+    bb_run_config cfg;
+    bb_run_config_default(&cfg);
+    if (config && bb_run_config_load(config, &cfg, &err) != BB_OK) return bb_cli_fail(&err);
+    if (sets && bb_run_config_set_list(&cfg, sets, "--set", &err) != BB_OK)
+        return bb_cli_usage(spec.name, "%s", err.msg);
+    if (domain && bb_run_config_set(&cfg, "domain", domain, "--domain", &err) != BB_OK)
+        return bb_cli_usage(spec.name, "%s", err.msg);
+    snprintf(cfg.method, sizeof cfg.method, "beat");
+    bb_run_opts o = {.data_dir = data, .out_dir = out, .lm_dir = lm, .tokens_dir = tokens,
+                     .split_path = NULL, .seed = seed, .threads = threads, .command = "beat explain"};
+    bb_run_result res;
+    if (bb_run_execute(&cfg, &o, &res, &err) != BB_OK) return bb_cli_fail(&err);
+    fprintf(stderr, "beat stage 2: %zu test pairs, BLEU-4 %.4f, ROUGE-L F %.4f, USR %.4f "
+                    "(%d epochs, best %d)\nrun directory: %s\n",
+            res.score.n, res.score.bleu[3], res.score.rougeL.fmeasure, res.score.usr,
+            res.epochs_run, res.best_epoch, out);
+    if (json) bb_run_print_metrics(stdout, &res);
+    bb_run_result_free(&res);
+    return BB_EXIT_OK;
+}
+
 int bb_cmd_beat(int argc, char **argv) {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
         FILE *o = argc < 1 ? stderr : stdout;
         fprintf(o, "usage: beatbench beat tokenize|explain [options]\n\n"
                    "  tokenize   stage 1: behaviour tokens, codebooks, ranking metrics\n"
-                   "  explain    stage 2: explanations on the frozen LM (not built yet)\n");
+                   "  explain    stage 2: explanations on the frozen LM, scored\n");
         return argc < 1 ? BB_EXIT_USAGE : BB_EXIT_OK;
     }
     if (strcmp(argv[0], "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
-    if (strcmp(argv[0], "explain") == 0)
-        return bb_cli_usage("beat explain", "not built yet (BEAT stage 2 lands with its own "
-                                            "issue); `beat tokenize` makes the stage-1 tokens");
+    if (strcmp(argv[0], "explain") == 0) return cmd_explain(argc - 1, argv + 1);
     return bb_cli_usage("beat", "unknown subcommand \"%s\" (tokenize, explain)", argv[0]);
 }

@@ -1,0 +1,209 @@
+/* beat_explain_beat — the BEAT slot provider and stage-2 entry point (beat_explain_beat.h). */
+#include "models/beat/beat_explain_beat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datasets/csv_reader.h"
+#include "models/base/bb_io.h"
+#include "models/base/bb_rng.h"
+#include "models/nn/nn_ops.h"
+#include "models/nn/nn_safetensors.h"
+
+static const char *const table_names[4] = {"user_macro", "user_micro", "item_macro", "item_micro"};
+
+/* ------------------------------------------------------------------------------------------
+ * Stage-1 artifacts */
+
+typedef struct tokens_reader {
+    const char *path;
+    int T, K;
+    int32_t *rows[2];
+    int32_t n[2], cap[2];
+} tokens_reader;
+
+static int on_token_row(void *ctx, const bb_csv_record *rec, bb_error *err) {
+    tokens_reader *r = ctx;
+    const size_t want = 3 + (size_t)r->T;
+    if (rec->index == 0) {
+        const char *names[3 + 64];
+        char micro[64][24];
+        names[0] = "kind", names[1] = "id", names[2] = "macro";
+        for (int k = 0; k < r->T; k++) {
+            snprintf(micro[k], sizeof micro[k], "micro_%d", k + 1);
+            names[3 + k] = micro[k];
+        }
+        return bb_csv_expect_header(r->path, rec, names, want, err);
+    }
+    if (rec->n != want)
+        return bb_fail(err, "%s:%zu: expected %zu fields, got %zu", r->path, rec->line, want, rec->n);
+    int side;
+    if (strcmp(rec->fields[0], "user") == 0)
+        side = 0;
+    else if (strcmp(rec->fields[0], "item") == 0)
+        side = 1;
+    else
+        return bb_fail(err, "%s:%zu: field 'kind': expected user or item, got \"%s\"", r->path,
+                       rec->line, rec->fields[0]);
+    int id;
+    if (bb_csv_parse_id(rec->fields[1], rec->lens[1], &id) != BB_OK)
+        return bb_csv_fail_id(err, r->path, rec->line, "id", rec->fields[1], rec->lens[1]);
+    if (id != r->n[side] || (side == 0 && r->n[1] > 0))
+        return bb_fail(err, "%s:%zu: field 'id': expected %s %d next (users 0.., then items 0..), "
+                            "got %d", r->path, rec->line, side ? "item" : "user", r->n[side], id);
+    if (r->n[side] == r->cap[side]) {
+        r->cap[side] = r->cap[side] ? 2 * r->cap[side] : 1024;
+        r->rows[side] = bb_realloc(r->rows[side], (size_t)r->cap[side] * (1 + (size_t)r->T) * sizeof(int32_t));
+    }
+    int32_t *row = r->rows[side] + (size_t)r->n[side] * (1 + (size_t)r->T);
+    for (int k = 0; k <= r->T; k++) {
+        const char *field = rec->fields[2 + k];
+        char name[24];
+        if (k == 0)
+            snprintf(name, sizeof name, "macro");
+        else
+            snprintf(name, sizeof name, "micro_%d", k);
+        if (rec->lens[2 + k] == 0)
+            return bb_fail(err, "%s:%zu: field '%s': empty (stage 1 ran without this token kind: "
+                                "no_macro, no_micro or continuous); BEAT stage 2 reads all four kinds",
+                           r->path, rec->line, name);
+        int v;
+        if (bb_csv_parse_id(field, rec->lens[2 + k], &v) != BB_OK)
+            return bb_csv_fail_id(err, r->path, rec->line, name, field, rec->lens[2 + k]);
+        if (v >= r->K)
+            return bb_fail(err, "%s:%zu: field '%s': code %d is beyond the codebook size %d", r->path,
+                           rec->line, name, v, r->K);
+        row[k] = v;
+    }
+    r->n[side]++;
+    return BB_OK;
+}
+
+static int meta_int(const nn_safetensors *st, const char *key, int lo, int hi, int *out, bb_error *err) {
+    const char *v = nn_st_meta(st, key);
+    char *end = NULL;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end || x < lo || x > hi)
+        return bb_fail(err, "%s: metadata '%s': expected an integer in [%d, %d], got %s%s%s", st->path,
+                       key, lo, hi, v ? "\"" : "", v ? v : "nothing", v ? "\"" : "");
+    *out = (int)x;
+    return BB_OK;
+}
+
+int beat_tokens_load(const char *run_dir, beat_tokens *out, bb_error *err) {
+    memset(out, 0, sizeof *out);
+    char *cb_path = bb_path_join(run_dir, "codebooks.safetensors");
+    nn_safetensors st;
+    int rc = nn_st_open(&st, cb_path, err);
+    free(cb_path);
+    if (rc == BB_OK) rc = meta_int(&st, "token_len", 1, 64, &out->T, err);
+    if (rc == BB_OK) rc = meta_int(&st, "codebook_size", 1, 1 << 24, &out->K, err);
+    if (rc == BB_OK) rc = meta_int(&st, "d", 1, 1 << 16, &out->d, err);
+    for (int k = 0; k < 4 && rc == BB_OK; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "%s_codebook", table_names[k]);
+        if (!nn_st_find(&st, name)) {
+            rc = bb_fail(err, "%s: no tensor '%s' (stage 1 ran without this token kind: no_macro, "
+                              "no_micro or continuous); BEAT stage 2 reads all four codebooks",
+                         st.path, name);
+            break;
+        }
+        out->codebook[k] = bb_malloc((size_t)out->K * (size_t)out->d * sizeof(float));
+        rc = nn_st_read_f32(&st, name, 2, (int64_t[]){out->K, out->d}, out->codebook[k], err);
+    }
+    nn_st_close(&st);
+    if (rc == BB_OK) {
+        char *path = bb_path_join(run_dir, "tokens.csv");
+        tokens_reader r = {.path = path, .T = out->T, .K = out->K};
+        rc = bb_csv_read_file(path, on_token_row, &r, err);
+        if (rc == BB_OK && (r.n[0] == 0 || r.n[1] == 0))
+            rc = bb_fail(err, "%s: no %s rows", path, r.n[0] == 0 ? "user" : "item");
+        out->user = r.rows[0], out->item = r.rows[1];
+        out->n_users = r.n[0], out->n_items = r.n[1];
+        free(path);
+    }
+    if (rc != BB_OK) beat_tokens_free(out);
+    return rc;
+}
+
+void beat_tokens_free(beat_tokens *t) {
+    free(t->user), free(t->item);
+    for (int k = 0; k < 4; k++) free(t->codebook[k]);
+    memset(t, 0, sizeof *t);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Provider */
+
+/* (n, S, C) slots of one side: [macro, micro_1..T] table rows through the side's projector. */
+static nn_tensor *side_slots(beat_stage2 *m, nn_tape *tp, int side, const int32_t *ids, int n) {
+    const beat_tokens *t = m->tokens;
+    const int T = t->T, S = 1 + T;
+    const int32_t *rows = side ? t->item : t->user;
+    int32_t *macro = nn_tape_scratch(tp, (size_t)n * sizeof *macro);
+    int32_t *micro = nn_tape_scratch(tp, (size_t)n * (size_t)T * sizeof *micro);
+    for (int k = 0; k < n; k++) {
+        const int32_t *row = rows + (size_t)ids[k] * (size_t)S;
+        macro[k] = row[0];
+        memcpy(micro + (size_t)k * T, row + 1, (size_t)T * sizeof *micro);
+    }
+    const int64_t d = t->d;
+    nn_tensor *parts[2] = {
+        nn_reshape(tp, nn_gather_rows(tp, m->table[side * 2], macro, n), 3, (int64_t[]){n, 1, d}),
+        nn_reshape(tp, nn_gather_rows(tp, m->table[side * 2 + 1], micro, (int64_t)n * T), 3,
+                   (int64_t[]){n, T, d})};
+    nn_tensor *tokens = nn_reshape(tp, nn_concat(tp, parts, 2, 1), 2, (int64_t[]){(int64_t)n * S, d});
+    nn_tensor *y = beat_projector_forward(tp, &m->proj[side], tokens);
+    return nn_reshape(tp, y, 3, (int64_t[]){n, S, m->proj[side].d_out});
+}
+
+static nn_tensor *build(void *self, nn_tape *tp, const int32_t *uid, const int32_t *iid, int n) {
+    beat_stage2 *m = self;
+    nn_tensor *sides[2] = {side_slots(m, tp, 0, uid, n), side_slots(m, tp, 1, iid, n)};
+    return nn_concat(tp, sides, 2, 1);
+}
+
+void beat_stage2_init(beat_stage2 *m, const beat_tokens *tokens, int d_model, uint64_t seed) {
+    memset(m, 0, sizeof *m);
+    m->tokens = tokens;
+    m->params = nn_params_new();
+    for (int k = 0; k < 4; k++) m->table[k] = nn_params_add2(m->params, table_names[k], tokens->K, tokens->d);
+    beat_projector_add(&m->proj[0], m->params, "user_proj", tokens->d, d_model);
+    beat_projector_add(&m->proj[1], m->params, "item_proj", tokens->d, d_model);
+    nn_params_finalize(m->params);
+    for (int k = 0; k < 4; k++) nn_tensor_copy_from(m->table[k], tokens->codebook[k]);
+    bb_rng r;
+    bb_rng_seed(&r, seed, "beat-explain/init");
+    beat_projector_init(&m->proj[0], &r);
+    beat_projector_init(&m->proj[1], &r);
+    m->prov = (beat_slot_provider){.name = "beat", .self = m, .params = m->params,
+                                   .n_users = tokens->n_users, .n_items = tokens->n_items,
+                                   .slots = 1 + tokens->T, .width = d_model, .build = build};
+}
+
+void beat_stage2_free(beat_stage2 *m) {
+    nn_params_free(m->params);
+    memset(m, 0, sizeof *m);
+}
+
+int beat_explain_run(const bb_explain_task *task, const beat_explain_config *cfg,
+                     const char *tokens_dir, lm_model *lm, lm_bpe *tok, bb_explain_output *out,
+                     bb_error *err) {
+    memset(out, 0, sizeof *out);
+    beat_tokens tokens;
+    if (beat_tokens_load(tokens_dir, &tokens, err) != BB_OK) return BB_ERR;
+    int rc = BB_OK;
+    if (task->data && (tokens.n_users != task->data->n_users || tokens.n_items != task->data->n_items))
+        rc = bb_fail(err, "%s/tokens.csv: %d users and %d items, but the dataset has %d and %d "
+                          "(tokens of another dataset?)", tokens_dir, tokens.n_users, tokens.n_items,
+                     task->data->n_users, task->data->n_items);
+    if (rc == BB_OK) {
+        beat_stage2 m;
+        beat_stage2_init(&m, &tokens, lm->arch.d_model, task->seed);
+        rc = beat_explain_task_run(task, cfg, lm, tok, &m.prov, out, err);
+        beat_stage2_free(&m);
+    }
+    beat_tokens_free(&tokens);
+    return rc;
+}
