@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "models/base/bb_io.h"
+#include "models/base/bb_simd.h"
 #include "models/base/bb_time.h"
 
 #define DEFAULT_CHUNK_USERS 64
@@ -224,23 +225,18 @@ static int topk_scan(const float *scores, int32_t n_items, const int32_t *mask, 
  * When fewer than k groups hold a finite score (tiny catalogues, rows of -inf/NaN), the
  * plain scan decides. */
 
-typedef float vec8f __attribute__((vector_size(32)));
-typedef int32_t vec8i __attribute__((vector_size(32)));
-
 static int group_count(int32_t n_items) { return (int)((n_items / 16 + 7) / 8 * 8); }
 
 static void group_maxima(const float *row, int32_t n_items, int groups, float *gmax) {
     int full_rows = n_items / groups;
     for (int b = 0; b < groups; b += 8) {
-        vec8f m = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
-                   -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        bb_vec8f m = bb_splat8(-INFINITY);
         for (int j = 0; j < full_rows; j++) {
-            vec8f v;
-            memcpy(&v, row + (size_t)j * groups + b, sizeof v);
-            vec8i gt = v > m;
-            m = (vec8f)(((vec8i)v & gt) | ((vec8i)m & ~gt));
+            bb_vec8f v = bb_load8(row + (size_t)j * groups + b);
+            bb_vec8i gt = v > m;
+            m = (bb_vec8f)(((bb_vec8i)v & gt) | ((bb_vec8i)m & ~gt));
         }
-        memcpy(gmax + b, &m, sizeof m);
+        bb_store8(gmax + b, m);
     }
     for (int32_t i = (int32_t)full_rows * groups; i < n_items; i++) {
         int b = (int)(i - (int32_t)full_rows * groups);

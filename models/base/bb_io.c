@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,47 @@ void *bb_realloc_at(void *p, size_t n, const char *file, int line) {
     void *q = realloc(p, n ? n : 1);
     if (!q) die_oom(n, file, line);
     return q;
+}
+
+/* The block handed out starts at the first line boundary at least one pointer past the
+ * start of the underlying allocation; the pointer just before it keeps that start, for
+ * bb_aligned_free. */
+static void *aligned_in(char *base) {
+    uintptr_t at = ((uintptr_t)base + sizeof(void *) + BB_CACHE_LINE - 1) &
+                   ~(uintptr_t)(BB_CACHE_LINE - 1);
+    void *p = base + (at - (uintptr_t)base);
+    memcpy((char *)p - sizeof(void *), &base, sizeof base);
+    return p;
+}
+
+/* bytes rounded up to whole lines (at least one), plus room to align and keep the start;
+ * 0 on overflow */
+static size_t aligned_total(size_t n) {
+    size_t lines = n / BB_CACHE_LINE + (n % BB_CACHE_LINE != 0) + (n == 0);
+    if (lines > (SIZE_MAX - 2 * BB_CACHE_LINE) / BB_CACHE_LINE) return 0;
+    return lines * BB_CACHE_LINE + 2 * BB_CACHE_LINE;
+}
+
+void *bb_aligned_malloc_at(size_t n, const char *file, int line) {
+    size_t total = aligned_total(n);
+    char *base = total ? malloc(total) : NULL;
+    if (!base) die_oom(n, file, line);
+    return aligned_in(base);
+}
+
+void *bb_aligned_calloc_at(size_t count, size_t size, const char *file, int line) {
+    size_t n = count * size;
+    size_t total = size && count > SIZE_MAX / size ? 0 : aligned_total(n);
+    char *base = total ? calloc(1, total) : NULL;
+    if (!base) die_oom(n, file, line);
+    return aligned_in(base);
+}
+
+void bb_aligned_free(void *p) {
+    if (!p) return;
+    void *base;
+    memcpy(&base, (char *)p - sizeof(void *), sizeof base);
+    free(base);
 }
 
 char *bb_strdup_at(const char *s, const char *file, int line) {

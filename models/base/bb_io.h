@@ -28,6 +28,20 @@ char *bb_strdup_at(const char *s, const char *file, int line);
 #define bb_realloc(p, n) bb_realloc_at((p), (n), __FILE__, __LINE__)
 #define bb_strdup(s) bb_strdup_at((s), __FILE__, __LINE__)
 
+/* Cache-line aligned blocks: BB_CACHE_LINE-aligned, the size rounded up to whole lines,
+ * so a 256-byte row at a multiple of 256 bytes spans exactly 4 lines (a malloc'd, 16-byte
+ * aligned one spans 5 and splits vector loads). bb_aligned_calloc zeroes the way calloc
+ * does: a large block comes as untouched zero pages, so one that is never written (the
+ * moments of a frozen model) costs no resident memory — which aligned_alloc + memset
+ * would not give. Both abort on failure like bb_malloc. Free ONLY with bb_aligned_free
+ * (the block does not start where malloc's does); NULL is fine. */
+#define BB_CACHE_LINE 64
+void *bb_aligned_malloc_at(size_t n, const char *file, int line);
+void *bb_aligned_calloc_at(size_t count, size_t size, const char *file, int line);
+void bb_aligned_free(void *p);
+#define bb_aligned_malloc(n) bb_aligned_malloc_at((n), __FILE__, __LINE__)
+#define bb_aligned_calloc(c, s) bb_aligned_calloc_at((c), (s), __FILE__, __LINE__)
+
 /* Reads a whole file; *out is NUL-terminated and owned by the caller (free()). */
 int bb_read_file(const char *path, char **out, size_t *len, bb_error *err);
 

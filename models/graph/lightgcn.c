@@ -6,32 +6,12 @@
 
 #include "models/base/bb_error.h"
 #include "models/base/bb_io.h"
+#include "models/base/bb_simd.h" /* 8-float vectors: same bits as the scalar path */
 #include "models/nn/nn_ops.h"
-
-/* 8-float vectors (GCC/Clang vector extension): one AVX register, half an AVX-512 one;
- * Zen 4 executes 512-bit FMA as two 256-bit halves, so nothing is lost. No FMA contraction
- * (ISO C mode): each product is rounded, then added, exactly as the scalar path does, so
- * both paths give the same bits. */
-typedef float vec8f __attribute__((vector_size(32)));
-/* Builds without AVX (the sanitizer variants) warn that passing such vectors by value
- * changes the ABI; every function that does so here is static and inlined, so no call
- * crosses a translation unit with another convention. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 
 /* The gathers from a large table (7.7 MB on yelp) miss L2; the loop is bound by their
  * latency, so the source row this many entries ahead is prefetched (measured best). */
 #define LGCN_PREFETCH_AHEAD 8
-
-/* Cache-line aligned buffers: a 256-byte row then spans exactly 4 lines, where a
- * malloc'd (16-byte aligned) one spans 5 and splits loads (measured ~10% of a layer). */
-static float *alloc_aligned_floats(size_t n) {
-    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    float *p = aligned_alloc(64, bytes ? bytes : 64);
-    BB_ASSERT(p != NULL, "lgcn: out of memory allocating %zu bytes", bytes);
-    return p;
-}
 
 void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_pool *pool) {
     BB_ASSERT(d > 0 && layers >= 0, "lgcn_plan_init: need d > 0 and layers >= 0 (got %d, %d)",
@@ -41,14 +21,13 @@ void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_p
     p->pool = pool;
     p->d = d;
     p->layers = layers;
+    /* cache-line aligned: a 256-byte row spans exactly 4 lines, where a malloc'd (16-byte
+     * aligned) one spans 5 and splits loads (measured ~10% of a layer) */
     size_t cells = (size_t)g->n_nodes * (size_t)d + 8;
-    if (layers >= 2) {
-        p->layer_buf[0] = alloc_aligned_floats(cells);
-
-    }
+    if (layers >= 2) p->layer_buf[0] = bb_aligned_malloc(cells * sizeof(float));
     if (layers >= 3) {
-        p->layer_buf[1] = alloc_aligned_floats(cells);
-        p->sum_buf = alloc_aligned_floats(cells);
+        p->layer_buf[1] = bb_aligned_malloc(cells * sizeof(float));
+        p->sum_buf = bb_aligned_malloc(cells * sizeof(float));
     }
     p->n_threads = graph_pool_threads(pool);
     p->row_start = bb_malloc(((size_t)p->n_threads + 1) * sizeof *p->row_start);
@@ -64,9 +43,9 @@ void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_p
 
 void lgcn_plan_free(lgcn_plan *p) {
     if (!p) return;
-    free(p->layer_buf[0]);
-    free(p->layer_buf[1]);
-    free(p->sum_buf);
+    bb_aligned_free(p->layer_buf[0]);
+    bb_aligned_free(p->layer_buf[1]);
+    bb_aligned_free(p->sum_buf);
     free(p->row_start);
     free(p->hit_buf);
     free(p->sink_buf);
@@ -93,14 +72,6 @@ typedef struct {
     void *sink_ctx;
     const uint8_t *x_rows; /* NULL, or x is known to be zero where x_rows[r] == 0 */
 } layer_job;
-
-static inline vec8f load8(const float *p) {
-    vec8f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store8(float *p, vec8f v) { memcpy(p, &v, sizeof v); }
 
 /* dst: where the last layer's values go (out + base, or the sink's row buffer). */
 static void row_epilogue_scalar(const layer_job *j, size_t base, int width, const float *acc,
@@ -129,23 +100,23 @@ static void row_epilogue_scalar(const layer_job *j, size_t base, int width, cons
  * which spares the backward pass a read of its mostly-zero input. */
 enum { EPI_PREV_X, EPI_PREV_X_IN, EPI_PREV_SUM, EPI_PREV_ZERO, EPI_PREV_ZERO_IN };
 
-static inline void epilogue8(const layer_job *j, size_t at, vec8f acc, int prev_mode,
+static inline void epilogue8(const layer_job *j, size_t at, bb_vec8f acc, int prev_mode,
                              float *dst) {
-    const vec8f zero = {0, 0, 0, 0, 0, 0, 0, 0};
-    vec8f prev = prev_mode == EPI_PREV_X         ? load8(j->x + at)
-                 : prev_mode == EPI_PREV_X_IN    ? load8(j->x + at) + load8(j->in + at)
-                 : prev_mode == EPI_PREV_ZERO    ? zero
-                 : prev_mode == EPI_PREV_ZERO_IN ? zero + load8(j->in + at)
-                                                 : load8(j->sum + at);
-    vec8f s = prev + acc;
+    const bb_vec8f zero = bb_splat8(0.0f);
+    bb_vec8f prev = prev_mode == EPI_PREV_X         ? bb_load8(j->x + at)
+                    : prev_mode == EPI_PREV_X_IN    ? bb_load8(j->x + at) + bb_load8(j->in + at)
+                    : prev_mode == EPI_PREV_ZERO    ? zero
+                    : prev_mode == EPI_PREV_ZERO_IN ? zero + bb_load8(j->in + at)
+                                                    : bb_load8(j->sum + at);
+    bb_vec8f s = prev + acc;
     if (!j->last) {
-        store8(j->layer_out + at, acc);
-        if (prev_mode != EPI_PREV_X && prev_mode != EPI_PREV_ZERO) store8(j->sum + at, s);
+        bb_store8(j->layer_out + at, acc);
+        if (prev_mode != EPI_PREV_X && prev_mode != EPI_PREV_ZERO) bb_store8(j->sum + at, s);
     } else {
         const float dn = (float)(j->p->layers + 1);
-        vec8f val = s / (vec8f){dn, dn, dn, dn, dn, dn, dn, dn};
-        if (j->accumulate) val = load8(dst) + val;
-        store8(dst, val);
+        bb_vec8f val = s / bb_splat8(dn);
+        if (j->accumulate) val = bb_load8(dst) + val;
+        bb_store8(dst, val);
     }
 }
 
@@ -166,7 +137,7 @@ static inline void row_d64(const layer_job *j, int32_t r) {
     const graph_adj *g = j->p->g;
     const int32_t *indices = g->indices;
     const float *values = g->values, *in = j->in;
-    vec8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+    bb_vec8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
     const int64_t end = g->indptr[r + 1];
     for (int64_t k = g->indptr[r]; k < end; k++) {
         if (k + LGCN_PREFETCH_AHEAD < g->nnz) {
@@ -178,15 +149,15 @@ static inline void row_d64(const layer_job *j, int32_t r) {
         }
         const float *src = in + (size_t)indices[k] * 64;
         const float w = values[k];
-        const vec8f wv = {w, w, w, w, w, w, w, w};
-        a0 += wv * load8(src);
-        a1 += wv * load8(src + 8);
-        a2 += wv * load8(src + 16);
-        a3 += wv * load8(src + 24);
-        a4 += wv * load8(src + 32);
-        a5 += wv * load8(src + 40);
-        a6 += wv * load8(src + 48);
-        a7 += wv * load8(src + 56);
+        const bb_vec8f wv = bb_splat8(w);
+        a0 += wv * bb_load8(src);
+        a1 += wv * bb_load8(src + 8);
+        a2 += wv * bb_load8(src + 16);
+        a3 += wv * bb_load8(src + 24);
+        a4 += wv * bb_load8(src + 32);
+        a5 += wv * bb_load8(src + 40);
+        a6 += wv * bb_load8(src + 48);
+        a7 += wv * bb_load8(src + 56);
     }
     const size_t base = (size_t)r * 64;
     float sink_row[64];
@@ -354,28 +325,29 @@ static void restricted_worker(void *ctx, int t, int n) {
         }
         float *dst = j->t_out + (size_t)r * d;
         if (d == 64) {
-            vec8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+            bb_vec8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0},
+                     a7 = {0};
             for (int64_t h = 0; h < nh; h++) {
                 const float *src = j->x + (size_t)indices[hits[h]] * 64;
                 const float w = values[hits[h]];
-                const vec8f wv = {w, w, w, w, w, w, w, w};
-                a0 += wv * load8(src);
-                a1 += wv * load8(src + 8);
-                a2 += wv * load8(src + 16);
-                a3 += wv * load8(src + 24);
-                a4 += wv * load8(src + 32);
-                a5 += wv * load8(src + 40);
-                a6 += wv * load8(src + 48);
-                a7 += wv * load8(src + 56);
+                const bb_vec8f wv = bb_splat8(w);
+                a0 += wv * bb_load8(src);
+                a1 += wv * bb_load8(src + 8);
+                a2 += wv * bb_load8(src + 16);
+                a3 += wv * bb_load8(src + 24);
+                a4 += wv * bb_load8(src + 32);
+                a5 += wv * bb_load8(src + 40);
+                a6 += wv * bb_load8(src + 48);
+                a7 += wv * bb_load8(src + 56);
             }
-            store8(dst, a0);
-            store8(dst + 8, a1);
-            store8(dst + 16, a2);
-            store8(dst + 24, a3);
-            store8(dst + 32, a4);
-            store8(dst + 40, a5);
-            store8(dst + 48, a6);
-            store8(dst + 56, a7);
+            bb_store8(dst, a0);
+            bb_store8(dst + 8, a1);
+            bb_store8(dst + 16, a2);
+            bb_store8(dst + 24, a3);
+            bb_store8(dst + 32, a4);
+            bb_store8(dst + 40, a5);
+            bb_store8(dst + 48, a6);
+            bb_store8(dst + 56, a7);
         } else {
             for (size_t col = 0; col < d; col++) dst[col] = 0.0f;
             for (int64_t h = 0; h < nh; h++) {
