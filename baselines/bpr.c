@@ -1,5 +1,6 @@
 /* bpr — BPR training of MF and LightGCN: batches, negatives, fused loss, sparse-aware
- * propagation, vectorised Adam. Protocol and exactness notes in bpr.h. */
+ * propagation, Adam (nn's kernel) split across the pool or fused into the backward pass.
+ * Protocol and exactness notes in bpr.h. */
 #include "baselines/bpr.h"
 
 #include <math.h>
@@ -7,31 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__AVX__)
-#include <immintrin.h>
-#endif
-
 #include "models/base/bb_io.h"
 #include "models/base/bb_progress.h"
 #include "models/base/bb_rng.h"
-
-typedef float vec8f __attribute__((vector_size(32)));
-/* Builds without AVX (the sanitizer variants) warn that passing such vectors by value
- * changes the ABI; every function that does so here is static and inlined, so no call
- * crosses a translation unit with another convention. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-static inline vec8f load8(const float *p) {
-    vec8f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store8(float *p, vec8f v) { memcpy(p, &v, sizeof v); }
-
-static inline vec8f splat8(float x) { return (vec8f){x, x, x, x, x, x, x, x}; }
+#include "models/base/bb_simd.h"
 
 void bpr_config_default(bpr_config *c, bpr_kind kind) {
     memset(c, 0, sizeof *c);
@@ -54,8 +34,8 @@ const char *bpr_kind_name(bpr_kind kind) { return kind == BPR_MF ? "mf" : "light
 /* <a, b> over d floats: 8 lanes then the lanes in a fixed order (deterministic). */
 static float dot(const float *a, const float *b, int d) {
     int c = 0;
-    vec8f acc = splat8(0.0f);
-    for (; c + 8 <= d; c += 8) acc += load8(a + c) * load8(b + c);
+    bb_vec8f acc = bb_splat8(0.0f);
+    for (; c + 8 <= d; c += 8) acc += bb_load8(a + c) * bb_load8(b + c);
     float lanes[8];
     memcpy(lanes, &acc, sizeof lanes);
     float s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
@@ -67,8 +47,8 @@ static float dot(const float *a, const float *b, int d) {
 /* dst += alpha * src over d floats */
 static void axpy(float *dst, float alpha, const float *src, int d) {
     int c = 0;
-    const vec8f av = splat8(alpha);
-    for (; c + 8 <= d; c += 8) store8(dst + c, load8(dst + c) + av * load8(src + c));
+    const bb_vec8f av = bb_splat8(alpha);
+    for (; c + 8 <= d; c += 8) bb_store8(dst + c, bb_load8(dst + c) + av * bb_load8(src + c));
     for (; c < d; c++) dst[c] += alpha * src[c];
 }
 
@@ -203,60 +183,11 @@ double bpr_batch_loss(graph_pool *pool, const float *emb, float *grad, int d, in
 }
 
 /* ------------------------------------------------------------------------------------------
- * Adam, the float operations of nn_adam_step (torch.optim.Adam) in the same order:
- *   m = b1 m + (1-b1) g;  v = b2 v + ((1-b2) g) g;  p -= (lr/bc1) m / (sqrt(v) / sqrt(bc2) + eps)
- * with lr/bc1 and 1/sqrt(bc2) rounded to float once per step. Vector lanes do exactly the
- * scalar operations (IEEE mul/add/div/sqrt, no contraction), so the bits match. */
-typedef struct {
-    float b1, b2, one_minus_b1, one_minus_b2, step_size, inv_sqrt_bc2, eps;
-} adam_consts;
-
-static adam_consts adam_consts_for(int64_t t, float lr, float beta1, float beta2, float eps) {
-    double bc1 = 1.0 - pow((double)beta1, (double)t);
-    double bc2 = 1.0 - pow((double)beta2, (double)t);
-    adam_consts c = {beta1, beta2, 1.0f - beta1, 1.0f - beta2, (float)((double)lr / bc1),
-                     (float)(1.0 / sqrt(bc2)), eps};
-    return c;
-}
-
-static inline vec8f sqrt8(vec8f x) {
-#if defined(__AVX__)
-    return (vec8f)_mm256_sqrt_ps((__m256)x);
-#else
-    float l[8];
-    memcpy(l, &x, sizeof l);
-    for (int k = 0; k < 8; k++) l[k] = sqrtf(l[k]);
-    memcpy(&x, l, sizeof l);
-    return x;
-#endif
-}
-
-/* Adam on n consecutive parameters. */
-static void adam_span(const adam_consts *a, float *p, const float *g, float *m1, float *m2,
-                      size_t n) {
-    const vec8f b1 = splat8(a->b1), b2 = splat8(a->b2), c1 = splat8(a->one_minus_b1),
-                c2 = splat8(a->one_minus_b2), ss = splat8(a->step_size),
-                ib = splat8(a->inv_sqrt_bc2), eps = splat8(a->eps);
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        vec8f gv = load8(g + k);
-        vec8f m = b1 * load8(m1 + k) + c1 * gv;
-        vec8f v = b2 * load8(m2 + k) + c2 * gv * gv;
-        vec8f pv = load8(p + k) - ss * m / (sqrt8(v) * ib + eps);
-        store8(m1 + k, m);
-        store8(m2 + k, v);
-        store8(p + k, pv);
-    }
-    for (; k < n; k++) {
-        float gk = g[k];
-        m1[k] = a->b1 * m1[k] + a->one_minus_b1 * gk;
-        m2[k] = a->b2 * m2[k] + a->one_minus_b2 * gk * gk;
-        p[k] -= a->step_size * m1[k] / (sqrtf(m2[k]) * a->inv_sqrt_bc2 + a->eps);
-    }
-}
+ * Adam: the element update is nn_adam_apply (torch.optim.Adam's float operations, the
+ * same bits as nn_adam_step); here only how the block is split and fed to it. */
 
 typedef struct {
-    adam_consts c;
+    const nn_adam_consts *c;
     float *p, *m1, *m2;
     const float *g;
     size_t n;
@@ -268,12 +199,12 @@ static void adam_worker(void *ctx, int t, int n_threads) {
     size_t blocks = a->n / 8;
     size_t lo = blocks * (size_t)t / (size_t)n_threads * 8;
     size_t hi = t == n_threads - 1 ? a->n : blocks * (size_t)(t + 1) / (size_t)n_threads * 8;
-    adam_span(&a->c, a->p + lo, a->g + lo, a->m1 + lo, a->m2 + lo, hi - lo);
+    nn_adam_apply(a->c, a->p + lo, a->m1 + lo, a->m2 + lo, a->g + lo, hi - lo);
 }
 
-void bpr_adam_update(graph_pool *pool, float *p, const float *g, float *m1, float *m2,
-                     size_t n, int64_t t, float lr, float beta1, float beta2, float eps) {
-    adam_job a = {adam_consts_for(t, lr, beta1, beta2, eps), p, m1, m2, g, n};
+void bpr_adam_update(graph_pool *pool, const nn_adam_consts *c, float *p, const float *g,
+                     float *m1, float *m2, size_t n) {
+    adam_job a = {c, p, m1, m2, g, n};
     graph_pool_run(pool, adam_worker, &a);
 }
 
@@ -282,7 +213,7 @@ void bpr_adam_update(graph_pool *pool, float *p, const float *g, float *m1, floa
  * operations as bpr_adam_update, so the same bits, without writing and re-reading a
  * gradient block. */
 typedef struct {
-    adam_consts c;
+    const nn_adam_consts *c;
     float *p, *m1, *m2;
     size_t d, n_total;
 } adam_row_ctx;
@@ -302,7 +233,7 @@ static void adam_row_sink(void *ctx, int32_t row, const float *g) {
             __builtin_prefetch(a->p + ahead + c, 1);
         }
     }
-    adam_span(&a->c, a->p + off, g, a->m1 + off, a->m2 + off, a->d);
+    nn_adam_apply(a->c, a->p + off, a->m1 + off, a->m2 + off, g, a->d);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -452,15 +383,16 @@ static double train_step(bpr_model *m, size_t from, int nb, bb_rng *neg_rng) {
         m->batch_j[b] = m->n_users + sample_negative(m, user, neg_rng);
     }
     m->steps++;
+    const nn_adam opt = nn_adam_default((float)m->cfg.lr); /* no weight decay: L2 is in the loss */
+    const nn_adam_consts adam = nn_adam_consts_at(&opt, m->steps);
     float *ego = m->params->data, *grad = m->params->grad;
     double loss;
     if (m->cfg.kind == BPR_MF) {
         /* final = ego, grad_final = grad: the batch rows are all that is nonzero */
         loss = batch_loss(m->pool, ego, grad, d, m->n_nodes, m->batch_u, m->batch_i, m->batch_j,
                           nb, m->cfg.reg, m->loss_gx, m->loss_term, m->loss_sq);
-        bpr_adam_update(m->pool, ego, grad, m->params->m, m->params->v,
-                        (size_t)m->params->total, m->steps, (float)m->cfg.lr, 0.9f, 0.999f,
-                        1e-8f);
+        bpr_adam_update(m->pool, &adam, ego, grad, m->params->m, m->params->v,
+                        (size_t)m->params->total);
         collect_rows(m, nb);
         for (int32_t k = 0; k < m->n_rows; k++)
             memset(grad + (size_t)m->rows[k] * d, 0, (size_t)d * sizeof(float));
@@ -474,8 +406,8 @@ static double train_step(bpr_model *m, size_t from, int nb, bb_rng *neg_rng) {
     const int ego_reg = m->cfg.reg_on == BPR_REG_EGO && m->cfg.reg != 0.0;
     if (!ego_reg && !m->cfg.unfused_adam) {
         /* dL/dE0 = P dL/dF (P symmetric); each row goes straight into Adam */
-        adam_row_ctx a = {adam_consts_for(m->steps, (float)m->cfg.lr, 0.9f, 0.999f, 1e-8f),
-                          ego, m->params->m, m->params->v, (size_t)d, (size_t)m->params->total};
+        adam_row_ctx a = {&adam, ego, m->params->m, m->params->v, (size_t)d,
+                          (size_t)m->params->total};
         lgcn_propagate_sparse_to(&m->plan, m->grad_final, m->rows, m->n_rows, adam_row_sink, &a);
     } else {
         /* the L2 term on the ego rows joins the gradient after propagation, so the whole
@@ -483,9 +415,8 @@ static double train_step(bpr_model *m, size_t from, int nb, bb_rng *neg_rng) {
         lgcn_propagate_sparse(&m->plan, m->grad_final, m->rows, m->n_rows, grad);
         if (ego_reg)
             loss += bpr_reg_loss(ego, grad, d, m->batch_u, m->batch_i, m->batch_j, nb, m->cfg.reg);
-        bpr_adam_update(m->pool, ego, grad, m->params->m, m->params->v,
-                        (size_t)m->params->total, m->steps, (float)m->cfg.lr, 0.9f, 0.999f,
-                        1e-8f);
+        bpr_adam_update(m->pool, &adam, ego, grad, m->params->m, m->params->v,
+                        (size_t)m->params->total);
     }
     for (int32_t k = 0; k < m->n_rows; k++)
         memset(m->grad_final + (size_t)m->rows[k] * d, 0, (size_t)d * sizeof(float));

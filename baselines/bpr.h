@@ -16,8 +16,8 @@
  * Exactness of the fast path. A step touches only the batch's rows of the loss, so the
  * LightGCN forward computes its last layer only for those rows and the backward scatters
  * its first layer from them (lightgcn.h); the loss and every gradient are exactly those of
- * full propagation. Adam is dense (every parameter moves every step, as torch's Adam) and
- * vectorised, with the same float operations as nn_adam_step, so the same bits; for
+ * full propagation. Adam is dense (every parameter moves every step, as torch's Adam):
+ * nn's kernel (nn_adam_apply, the bits of nn_adam_step) split across the pool; for
  * LightGCN it runs on each gradient row as the backward pass produces it.
  *
  * Determinism: one thread draws the batches and reduces the loss in batch order; the
@@ -115,9 +115,10 @@ double bpr_batch_loss(graph_pool *pool, const float *emb, float *grad, int d, in
                       const int32_t *u, const int32_t *i, const int32_t *j, int n,
                       double lambda);
 
-/* Adam over n floats (torch.optim.Adam, no weight decay), step t >= 1 (already counted),
- * split across the pool. Bit-identical to nn_adam_step on the same inputs. */
-void bpr_adam_update(graph_pool *pool, float *p, const float *g, float *m1, float *m2,
-                     size_t n, int64_t t, float lr, float beta1, float beta2, float eps);
+/* Adam over n floats with the constants of one step (nn_adam_consts_at: torch.optim.Adam,
+ * no weight decay), nn_adam_apply split across the pool. Bit-identical to nn_adam_step on
+ * the same inputs. */
+void bpr_adam_update(graph_pool *pool, const nn_adam_consts *c, float *p, const float *g,
+                     float *m1, float *m2, size_t n);
 
 #endif

@@ -1,8 +1,8 @@
 /* Tests for the core of models/nn: tensors and views, the arena, the tape, matmul/bmm,
  * broadcast arithmetic, reductions, gather/scatter, MSE, CSR products (values, gradient,
- * bit-identical results across thread counts), the parameter registry, Adam/AdamW,
- * clipping, initialisers, and the gradient checker itself. Every op has a central
- * difference gradient check. */
+ * bit-identical results across thread counts), and the gradient checker itself. Every op
+ * has a central difference gradient check. The parameter registry and optimizers are in
+ * test_nn_optim.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -600,161 +600,6 @@ static void test_csr_validate_errors(void) {
     TEST_ERR_CONTAINS(nn_csr_validate(&a, "adj", &err), &err, "symmetric");
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* parameters and optimizers */
-
-static void test_params_flat_layout(void) {
-    nn_params *ps = nn_params_new();
-    nn_tensor *a = nn_params_add2(ps, "a", 2, 3);
-    nn_tensor *b = nn_params_add1(ps, "b", 4);
-    int64_t s[3] = {2, 2, 2};
-    nn_tensor *c = nn_params_add(ps, "c", 3, s);
-    TEST_TRUE(a->data == NULL);
-    nn_params_finalize(ps);
-    TEST_EQ_INT(ps->total, 6 + 4 + 8);
-    TEST_TRUE(a->data == ps->data);
-    TEST_TRUE(b->data == ps->data + 6);
-    TEST_TRUE(c->grad == ps->grad + 10);
-    TEST_TRUE(nn_params_find(ps, "b") == b);
-    TEST_TRUE(nn_params_find(ps, "zz") == NULL);
-    TEST_STR_EQ(c->name, "c");
-    for (int64_t i = 0; i < ps->total; i++) ps->grad[i] = 1.0f;
-    nn_params_zero_grad(ps);
-    TEST_NEAR(c->grad[7], 0, 0);
-    nn_params_free(ps);
-}
-
-static void test_adam_first_step_and_adamw_decay(void) {
-    nn_params *ps = nn_params_new();
-    nn_tensor *p = nn_params_add1(ps, "p", 2);
-    nn_params_finalize(ps);
-    p->data[0] = 1.0f;
-    p->data[1] = -2.0f;
-    p->grad[0] = 0.5f;
-    p->grad[1] = -4.0f;
-    nn_adam opt = nn_adam_default(0.1f);
-    nn_adam_step(ps, &opt);
-    /* first step: m_hat = g, v_hat = g^2, so p -= lr * g / (|g| + eps) = lr * sign(g) */
-    TEST_NEAR(p->data[0], 0.9, 1e-6);
-    TEST_NEAR(p->data[1], -1.9, 1e-6);
-    TEST_EQ_INT(ps->step, 1);
-    /* second step with the same gradient: m_hat and v_hat still give sign(g) */
-    nn_adam_step(ps, &opt);
-    TEST_NEAR(p->data[0], 0.8, 1e-6);
-    /* second step with g = 0 (hand-computed): m = 0.9*0.095 = 0.0855 over bc1 0.271,
-     * v = 0.999*0.00049975... -> p moves by lr * m_hat / sqrt(v_hat) */
-    nn_params_reset_moments(ps);
-    p->data[0] = 1.0f;
-    p->grad[0] = 0.5f;
-    nn_adam_step(ps, &opt);
-    p->grad[0] = 0.0f;
-    nn_adam_step(ps, &opt);
-    double m1 = 0.05, v1 = 0.00025, m2 = 0.9 * m1, v2 = 0.999 * v1;
-    double mh = m2 / (1 - 0.81), vh = v2 / (1 - 0.999 * 0.999);
-    TEST_NEAR(p->data[0], 0.9 - 0.1 * mh / (sqrt(vh) + 1e-8), 1e-6);
-
-    /* zero gradient, weight decay 0.01: AdamW only shrinks p by lr*wd*p, Adam's L2 term
-     * goes through the moments and moves p by a full lr */
-    nn_params_reset_moments(ps);
-    p->data[0] = 1.0f;
-    p->data[1] = 1.0f;
-    nn_params_zero_grad(ps);
-    nn_adam w = nn_adamw_default(0.1f, 0.01f);
-    nn_adam_step(ps, &w);
-    TEST_NEAR(p->data[0], 1.0 - 0.1 * 0.01, 1e-7);
-    nn_params_reset_moments(ps);
-    p->data[0] = 1.0f;
-    nn_adam l2 = nn_adam_default(0.1f);
-    l2.weight_decay = 0.01f;
-    nn_adam_step(ps, &l2);
-    TEST_NEAR(p->data[0], 0.9, 1e-6);
-    /* frozen parameters are not touched */
-    p->requires_grad = 0;
-    p->grad[0] = 1.0f;
-    nn_adam_step(ps, &opt);
-    TEST_NEAR(p->data[0], 0.9, 1e-6);
-    nn_params_free(ps);
-}
-
-static void test_adam_reaches_quadratic_minimum(void) {
-    /* minimise ||W x - y||^2 over W for a fixed full-rank x: unique minimum W* */
-    nn_params *ps = nn_params_new();
-    nn_tensor *w = nn_params_add2(ps, "w", 3, 3);
-    nn_params_finalize(ps);
-    bb_rng r;
-    bb_rng_seed(&r, 1, "test/adam");
-    nn_init_xavier_uniform(w, &r);
-    float wstar[9] = {1, -2, 0.5f, 0, 3, -1, 2, 1, 1};
-    nn_tensor *xt = nn_tensor_new2(3, 3, 0); /* identity-ish, well conditioned */
-    float xv[9] = {2, 0.5f, 0, 0, 1, 0.3f, 0.2f, 0, 1.5f};
-    nn_tensor_copy_from(xt, xv);
-    nn_tape *tp = nn_tape_new();
-    nn_tensor *ws = nn_tensor_new2(3, 3, 0);
-    nn_tensor_copy_from(ws, wstar);
-    nn_adam opt = nn_adam_default(0.05f);
-    float loss = 0;
-    for (int it = 0; it < 1500; it++) {
-        nn_tape_reset(tp);
-        nn_params_zero_grad(ps);
-        nn_tape_set_grad(tp, 0);
-        nn_tensor *y = nn_matmul(tp, ws, xt, 0, 0); /* targets from W* */
-        nn_tape_set_grad(tp, 1);
-        nn_tensor *l = nn_mse(tp, nn_matmul(tp, w, xt, 0, 0), y);
-        loss = l->data[0];
-        nn_tape_backward(tp, l);
-        nn_adam_step(ps, &opt);
-    }
-    TEST_TRUE(loss < 1e-8);
-    for (int i = 0; i < 9; i++) TEST_NEAR(w->data[i], wstar[i], 1e-3);
-    nn_tape_free(tp);
-    nn_tensor_free(xt);
-    nn_tensor_free(ws);
-    nn_params_free(ps);
-}
-
-static void test_clip_grad_norm(void) {
-    nn_params *ps = nn_params_new();
-    nn_tensor *a = nn_params_add1(ps, "a", 1), *b = nn_params_add1(ps, "b", 1);
-    nn_params_finalize(ps);
-    a->grad[0] = 3.0f;
-    b->grad[0] = 4.0f;
-    TEST_NEAR(nn_params_grad_norm(ps), 5.0, 1e-12);
-    double before = nn_params_clip_grad_norm(ps, 1.0);
-    TEST_NEAR(before, 5.0, 1e-12);
-    TEST_NEAR(a->grad[0], 0.6, 1e-6);
-    TEST_NEAR(b->grad[0], 0.8, 1e-6);
-    /* under the limit nothing changes */
-    nn_params_clip_grad_norm(ps, 10.0);
-    TEST_NEAR(b->grad[0], 0.8, 1e-6);
-    nn_params_free(ps);
-}
-
-static void test_initialisers(void) {
-    nn_tensor *t = nn_tensor_new2(200, 300, 0);
-    bb_rng r;
-    bb_rng_seed(&r, 3, "test/init");
-    nn_init_xavier_uniform(t, &r);
-    double bound = sqrt(6.0 / 500.0), s2 = 0, mx = 0;
-    for (int64_t i = 0; i < t->numel; i++) {
-        mx = fmax(mx, fabs(t->data[i]));
-        s2 += (double)t->data[i] * t->data[i];
-    }
-    TEST_TRUE(mx <= bound);
-    TEST_TRUE(mx > 0.99 * bound);
-    TEST_NEAR(s2 / (double)t->numel, bound * bound / 3.0, 0.02 * bound * bound / 3.0);
-    float first = t->data[0];
-    bb_rng_seed(&r, 3, "test/init");
-    nn_init_xavier_uniform(t, &r);
-    TEST_NEAR(t->data[0], first, 0); /* same stream, same values */
-    nn_init_normal(t, &r, 1.0f, 0.5f);
-    TEST_NEAR(nn_tensor_sum(t) / (double)t->numel, 1.0, 0.01);
-    nn_init_uniform(t, &r, 2.0f, 3.0f);
-    for (int64_t i = 0; i < t->numel; i++) TEST_TRUE(t->data[i] >= 2.0f && t->data[i] <= 3.0f);
-    nn_init_constant(t, 0.25f);
-    TEST_NEAR(nn_tensor_sum(t), 0.25 * 60000, 1e-6);
-    nn_tensor_free(t);
-}
-
 static void test_threads_setting(void) {
     int saved = nn_get_threads();
     nn_set_threads(0);
@@ -783,11 +628,6 @@ const bb_test bb_suite_nn_core[] = {
     {"spmm_gradcheck", test_spmm_gradcheck},
     {"spmm_bit_identical_across_threads_and_paths", test_spmm_bit_identical_across_threads_and_paths},
     {"csr_validate_errors", test_csr_validate_errors},
-    {"params_flat_layout", test_params_flat_layout},
-    {"adam_first_step_and_adamw_decay", test_adam_first_step_and_adamw_decay},
-    {"adam_reaches_quadratic_minimum", test_adam_reaches_quadratic_minimum},
-    {"clip_grad_norm", test_clip_grad_norm},
-    {"initialisers", test_initialisers},
     {"threads_setting", test_threads_setting},
     {NULL, NULL},
 };

@@ -128,7 +128,8 @@ static void test_adam_matches_nn_adam_bitwise(void) {
     for (int step = 1; step <= 5; step++) {
         for (size_t k = 0; k < n; k++) ps->grad[k] = (float)(bb_rng_uniform(&r) - 0.5) * (k % 5 ? 1.0f : 0.0f);
         nn_adam_step(ps, &opt);
-        bpr_adam_update(pool, p, ps->grad, m, v, n, step, opt.lr, opt.beta1, opt.beta2, opt.eps);
+        const nn_adam_consts c = nn_adam_consts_at(&opt, step);
+        bpr_adam_update(pool, &c, p, ps->grad, m, v, n);
         TEST_TRUE(memcmp(p, ps->data, n * sizeof *p) == 0);
         TEST_TRUE(memcmp(m, ps->m, n * sizeof *m) == 0);
         TEST_TRUE(memcmp(v, ps->v, n * sizeof *v) == 0);

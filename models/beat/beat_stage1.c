@@ -424,7 +424,7 @@ static void side_backward(beat_model *m, int s, beat_frozen *fz) {
  * row's update needs only that row, so no ego gradient block is written or read again. */
 typedef struct ego_adam {
     beat_model *m;
-    const beat_adam *a;
+    const nn_adam_consts *a;
     size_t offset; /* chunk k's start in the ego block (= in the registry: ego comes first) */
 } ego_adam;
 
@@ -432,7 +432,7 @@ static void ego_adam_sink(void *ctx, int32_t row, const float *g) {
     const ego_adam *e = ctx;
     const nn_params *ps = e->m->params;
     const size_t at = e->offset + (size_t)row * (size_t)e->m->t;
-    beat_adam_apply(e->a, ps->data + at, ps->m + at, ps->v + at, g, e->m->t);
+    nn_adam_apply(e->a, ps->data + at, ps->m + at, ps->v + at, g, (size_t)e->m->t);
 }
 
 static beat_losses step(beat_model *m, const beat_batch *bt, beat_frozen *fz, int train) {
@@ -502,7 +502,7 @@ static beat_losses step(beat_model *m, const beat_batch *bt, beat_frozen *fz, in
             lgcn_propagate_sparse(&m->plan, w->dF + k * chunk, w->nodes, w->n_nodes_batch,
                                   m->ego->grad + k * chunk);
     } else {
-        beat_adam a = beat_adam_begin(m);
+        const nn_adam_consts a = beat_adam_begin(m);
         for (int k = 0; k < T; k++) {
             ego_adam e = {m, &a, k * chunk};
             lgcn_propagate_sparse_to(&m->plan, w->dF + k * chunk, w->nodes, w->n_nodes_batch,

@@ -3,11 +3,11 @@
 #ifndef BEAT_STAGE1_INTERNAL_H
 #define BEAT_STAGE1_INTERNAL_H
 
-#include <math.h>
 #include <stdint.h>
 
 #include "models/beat/beat_recon.h"
 #include "models/beat/beat_stage1.h"
+#include "models/nn/nn_optim.h"
 
 /* Per side: the rows (distinct entities) of the current batch or encoding chunk. */
 typedef struct beat_side_buf {
@@ -45,24 +45,12 @@ struct beat_work {
     float *blabel;
 };
 
-/* Adam (torch.optim.Adam, the float operations of nn_adam_step, so the same bits). */
-typedef struct beat_adam {
-    float b1, b2, one_b1, one_b2, step_size, inv_sqrt_bc2, eps;
-} beat_adam;
-
-/* Counts the step (params->step) and returns its constants. */
-beat_adam beat_adam_begin(beat_model *m);
-/* Updates n parameters from their gradients (p, m1, m2, g at the same offsets). */
-static inline void beat_adam_apply(const beat_adam *a, float *restrict p, float *restrict m1,
-                                   float *restrict m2, const float *restrict g, int64_t n) {
-    for (int64_t k = 0; k < n; k++) {
-        m1[k] = a->b1 * m1[k] + a->one_b1 * g[k];
-        m2[k] = a->b2 * m2[k] + a->one_b2 * g[k] * g[k];
-        p[k] -= a->step_size * m1[k] / (sqrtf(m2[k]) * a->inv_sqrt_bc2 + a->eps);
-    }
-}
-/* The same over [lo, hi) of the registry's flat block, split across the pool. */
-void beat_adam_block(beat_model *m, const beat_adam *a, int64_t lo, int64_t hi);
+/* Adam (torch.optim.Adam): nn's constants and element kernel (nn_adam_apply, the bits of
+ * nn_adam_step). beat_adam_begin counts the step (params->step) and returns its constants;
+ * beat_adam_block applies them over [lo, hi) of the registry's flat block, split across
+ * the pool. */
+nn_adam_consts beat_adam_begin(beat_model *m);
+void beat_adam_block(beat_model *m, const nn_adam_consts *a, int64_t lo, int64_t hi);
 
 /* Phase clock (beat_phase_times). */
 typedef struct beat_clock {

@@ -1,6 +1,5 @@
 /* beat_stage1_train — BEAT stage 1's epoch loop (shuffle, uniform negatives, batches), Adam,
  * the encoding of every entity, and the FLOP count for benchmarks. See beat_stage1.h. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +13,17 @@
 #include "models/beat/beat_stage1_internal.h"
 
 /* ------------------------------------------------------------------------------------------
- * Adam: torch.optim.Adam with the float operations of nn_adam_step (so the same bits), the
- * parameter block split into fixed contiguous parts across the pool. */
+ * Adam: torch.optim.Adam through nn's kernel (the bits of nn_adam_step), the parameter
+ * block split into fixed contiguous parts across the pool. */
 
-beat_adam beat_adam_begin(beat_model *m) {
-    nn_params *ps = m->params;
+nn_adam_consts beat_adam_begin(beat_model *m) {
     const nn_adam opt = nn_adam_default((float)m->cfg.lr);
-    ps->step++;
-    const double bc1 = 1.0 - pow((double)opt.beta1, (double)ps->step);
-    const double bc2 = 1.0 - pow((double)opt.beta2, (double)ps->step);
-    beat_adam a = {opt.beta1, opt.beta2, 1.0f - opt.beta1, 1.0f - opt.beta2,
-                   (float)((double)opt.lr / bc1), (float)(1.0 / sqrt(bc2)), opt.eps};
-    return a;
+    return nn_adam_consts_at(&opt, ++m->params->step);
 }
 
 typedef struct adam_job {
     nn_params *ps;
-    const beat_adam *a;
+    const nn_adam_consts *a;
     int64_t lo, hi;
 } adam_job;
 
@@ -39,17 +32,17 @@ static void adam_worker(void *ctx, int t, int n_parts) {
     long long lo, hi;
     graph_pool_split((long long)(j->hi - j->lo), t, n_parts, &lo, &hi);
     const int64_t at = j->lo + (int64_t)lo;
-    beat_adam_apply(j->a, j->ps->data + at, j->ps->m + at, j->ps->v + at, j->ps->grad + at,
-                    (int64_t)(hi - lo));
+    nn_adam_apply(j->a, j->ps->data + at, j->ps->m + at, j->ps->v + at, j->ps->grad + at,
+                  (size_t)(hi - lo));
 }
 
-void beat_adam_block(beat_model *m, const beat_adam *a, int64_t lo, int64_t hi) {
+void beat_adam_block(beat_model *m, const nn_adam_consts *a, int64_t lo, int64_t hi) {
     adam_job j = {m->params, a, lo, hi};
     graph_pool_run(m->pool, adam_worker, &j);
 }
 
 void beat_step_update(beat_model *m) {
-    beat_adam a = beat_adam_begin(m);
+    const nn_adam_consts a = beat_adam_begin(m);
     beat_adam_block(m, &a, 0, m->params->total);
 }
 

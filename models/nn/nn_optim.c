@@ -7,6 +7,7 @@
 
 #include "models/base/bb_error.h"
 #include "models/base/bb_io.h"
+#include "models/base/bb_simd.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* registry */
@@ -129,33 +130,69 @@ nn_adam nn_adamw_default(float lr, float weight_decay) {
     return o;
 }
 
+nn_adam_consts nn_adam_consts_at(const nn_adam *opt, int64_t step) {
+    /* bias corrections 1 - beta^t (Kingma & Ba 2015, Alg. 1), in double */
+    double bc1 = 1.0 - pow((double)opt->beta1, (double)step);
+    double bc2 = 1.0 - pow((double)opt->beta2, (double)step);
+    nn_adam_consts c = {opt->beta1,
+                        opt->beta2,
+                        1.0f - opt->beta1,
+                        1.0f - opt->beta2,
+                        (float)((double)opt->lr / bc1),
+                        (float)(1.0 / sqrt(bc2)),
+                        opt->eps};
+    return c;
+}
+
+void nn_adam_apply(const nn_adam_consts *c, float *p, float *m, float *v, const float *g,
+                   size_t n) {
+    const bb_vec8f b1 = bb_splat8(c->b1), b2 = bb_splat8(c->b2),
+                   c1 = bb_splat8(c->one_minus_b1), c2 = bb_splat8(c->one_minus_b2),
+                   ss = bb_splat8(c->step_size), ib = bb_splat8(c->inv_sqrt_bc2),
+                   eps = bb_splat8(c->eps);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        bb_vec8f gv = bb_load8(g + k);
+        bb_vec8f mv = b1 * bb_load8(m + k) + c1 * gv;
+        bb_vec8f vv = b2 * bb_load8(v + k) + c2 * gv * gv;
+        bb_vec8f pv = bb_load8(p + k) - ss * mv / (bb_sqrt8(vv) * ib + eps);
+        bb_store8(m + k, mv);
+        bb_store8(v + k, vv);
+        bb_store8(p + k, pv);
+    }
+    for (; k < n; k++) {
+        float gk = g[k];
+        m[k] = c->b1 * m[k] + c->one_minus_b1 * gk;
+        v[k] = c->b2 * v[k] + c->one_minus_b2 * gk * gk;
+        /* torch: p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
+        p[k] -= c->step_size * m[k] / (sqrtf(v[k]) * c->inv_sqrt_bc2 + c->eps);
+    }
+}
+
 void nn_adam_step(nn_params *ps, const nn_adam *opt) {
     BB_ASSERT(ps->finalized, "nn_adam_step before nn_params_finalize");
     ps->step++;
-    /* bias corrections 1 - beta^t (Kingma & Ba 2015, Alg. 1), in double */
-    double bc1 = 1.0 - pow((double)opt->beta1, (double)ps->step);
-    double bc2 = 1.0 - pow((double)opt->beta2, (double)ps->step);
-    float b1 = opt->beta1, b2 = opt->beta2, lr = opt->lr, eps = opt->eps;
-    float wd = opt->weight_decay;
-    float step_size = (float)((double)lr / bc1);
-    float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    const nn_adam_consts c = nn_adam_consts_at(opt, ps->step);
+    const float lr = opt->lr, wd = opt->weight_decay;
     for (int i = 0; i < ps->n; i++) {
         nn_tensor *t = ps->items[i];
         if (!t->requires_grad) continue;
         float *p = t->data, *g = t->grad;
         float *m = ps->m + ps->offsets[i], *v = ps->v + ps->offsets[i];
+        if (wd == 0.0f) {
+            nn_adam_apply(&c, p, m, v, g, (size_t)t->numel);
+            continue;
+        }
+        /* weight decay: the same update from a changed gradient or parameter */
         for (int64_t k = 0; k < t->numel; k++) {
             float gk = g[k];
-            if (wd != 0.0f) {
-                if (opt->decoupled)
-                    p[k] -= lr * wd * p[k]; /* AdamW: decay outside the moments */
-                else
-                    gk += wd * p[k]; /* Adam: L2 term in the gradient */
-            }
-            m[k] = b1 * m[k] + (1.0f - b1) * gk;
-            v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
-            /* torch: p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
-            p[k] -= step_size * m[k] / (sqrtf(v[k]) * inv_sqrt_bc2 + eps);
+            if (opt->decoupled)
+                p[k] -= lr * wd * p[k]; /* AdamW: decay outside the moments */
+            else
+                gk += wd * p[k]; /* Adam: L2 term in the gradient */
+            m[k] = c.b1 * m[k] + c.one_minus_b1 * gk;
+            v[k] = c.b2 * v[k] + c.one_minus_b2 * gk * gk;
+            p[k] -= c.step_size * m[k] / (sqrtf(v[k]) * c.inv_sqrt_bc2 + c.eps);
         }
     }
 }

@@ -18,10 +18,16 @@
  * nn_tensor pointers returned by nn_params_add stay valid until nn_params_free. Before
  * finalize, parameters have no data (NULL). A parameter with requires_grad = 0 is frozen:
  * the optimizer skips it (its grad slice still exists and is zeroed with the rest).
+ *
+ * Adam's element update is one vectorised kernel, nn_adam_apply, which nn_adam_step uses
+ * and which callers with their own threading or fused per-row updates (BPR, BEAT stage 1)
+ * call on their spans: every caller gets the same bits as torch.optim.Adam's order of
+ * float operations here.
  */
 #ifndef NN_OPTIM_H
 #define NN_OPTIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "models/base/bb_rng.h"
@@ -65,6 +71,22 @@ nn_adam nn_adam_default(float lr);                     /* betas 0.9/0.999, eps 1
 nn_adam nn_adamw_default(float lr, float weight_decay); /* decoupled */
 /* One update of every trainable parameter from its gradient; increments ps->step. */
 void nn_adam_step(nn_params *ps, const nn_adam *opt);
+
+/* The float constants of step t (1-based, already counted) of Adam without weight decay:
+ * the bias corrections 1 - beta^t are computed in double, and lr/bc1 and 1/sqrt(bc2)
+ * rounded to float once per step (as torch does). */
+typedef struct nn_adam_consts {
+    float b1, b2, one_minus_b1, one_minus_b2, step_size, inv_sqrt_bc2, eps;
+} nn_adam_consts;
+
+nn_adam_consts nn_adam_consts_at(const nn_adam *opt, int64_t step);
+/* Adam on n consecutive parameters p with moments m, v and gradient g (weight decay NOT
+ * applied; opt->weight_decay is ignored by nn_adam_consts_at):
+ *   m = b1 m + (1-b1) g;  v = b2 v + ((1-b2) g) g;  p -= (lr/bc1) m / (sqrt(v) / sqrt(bc2) + eps)
+ * 8 lanes at a time, then a scalar tail, with the same IEEE operations in the same order,
+ * so any split of a block into spans gives the same bits. g may not alias p, m or v. */
+void nn_adam_apply(const nn_adam_consts *c, float *p, float *m, float *v, const float *g,
+                   size_t n);
 
 /* ---- initialisers (deterministic from the rng stream) ---------------------------------- */
 
