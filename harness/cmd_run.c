@@ -3,8 +3,10 @@
  *
  *   run --data DIR --method beat|id-prompt|xrec|peter|nrt|retrieval --out RUNDIR
  *       [--seed S] [--config FILE] [--threads N] [--json] [--lm DIR] [--split FILE]
- *       [--domain auto|book|business] [--set KEY=VALUE[,KEY=VALUE...]]
+ *       [--domain auto|book|business] [--set KEY=VALUE[,KEY=VALUE...]] [--tokens RUNDIR]
  *
+ * --tokens (beat only) uses an existing stage-1 run directory (`beat tokenize --out`) and its
+ * split.csv instead of the cached stage 1, as `beat explain` does.
  * Options resolve in order: defaults (harness/configs/run/default.json holds the same values),
  * then --config FILE (harness/run_config.h: keys method, domain, lm_config, stage1_config,
  * bertscore, explain.*, id_prompt.*, xrec.*, peter.*, nrt.*, retrieval.*), then --set, then
@@ -26,7 +28,7 @@
 
 int bb_cmd_run(int argc, char **argv) {
     const char *data = NULL, *method = NULL, *out = NULL, *config = NULL, *lm = NULL;
-    const char *split = NULL, *domain = NULL, *sets = NULL;
+    const char *split = NULL, *domain = NULL, *sets = NULL, *tokens = NULL;
     uint64_t seed = 1;
     int threads = bb_num_cores(), json = 0;
     const bb_opt opts[] = {
@@ -40,6 +42,7 @@ int bb_cmd_run(int argc, char **argv) {
         {"--split", BB_OPT_STR, &split, "FILE", "zero-shot split (default: made from --seed, cached)"},
         {"--domain", BB_OPT_STR, &domain, "D", "auto | book | business (prompt wording)"},
         {"--set", BB_OPT_STR, &sets, "K=V,..", "any config key, e.g. explain.max_epochs=3"},
+        {"--tokens", BB_OPT_STR, &tokens, "RUNDIR", "beat: this stage-1 run (default: cached stage 1)"},
         {"--json", BB_OPT_FLAG, &json, NULL, "print the metrics object on stdout"},
         {0}};
     const bb_cmd_spec spec = {"run", "--data DIR --method M --out RUNDIR [options]",
@@ -74,7 +77,9 @@ int bb_cmd_run(int argc, char **argv) {
     if (domain && bb_run_config_set(&cfg, "domain", domain, "--domain", &err) != BB_OK)
         return bb_cli_usage(spec.name, "%s", err.msg);
 
-    bb_run_opts o = {.data_dir = data, .out_dir = out, .lm_dir = lm, .tokens_dir = NULL,
+    if (tokens && strcmp(cfg.method, "beat") != 0)
+        return bb_cli_usage(spec.name, "--tokens is for --method beat (got %s)", cfg.method);
+    bb_run_opts o = {.data_dir = data, .out_dir = out, .lm_dir = lm, .tokens_dir = tokens,
                      .split_path = split, .seed = seed, .threads = threads, .command = "run"};
     bb_run_result res;
     if (bb_run_execute(&cfg, &o, &res, &err) != BB_OK) return bb_cli_fail(&err);

@@ -18,10 +18,10 @@
 void beat_explain_config_default(beat_explain_config *c) {
     memset(c, 0, sizeof *c);
     c->batch = 16;
-    c->lr = 1e-3;
+    c->lr = 3e-3;
     c->clip = 1.0;
-    c->max_epochs = 10;
-    c->patience = 2;
+    c->max_epochs = 20;
+    c->patience = 3;
     c->beta_sar = 1.0;
     c->no_sar = 0;
     c->max_new = 128;

@@ -64,10 +64,10 @@
 /* A flat struct so the harness can validate JSON configs against a schema over it. */
 typedef struct beat_explain_config {
     int batch;            /* sequences per step, 16 */
-    double lr;            /* Adam, 1e-3 */
+    double lr;            /* Adam, 3e-3 */
     double clip;          /* global gradient-norm clip, 1.0 (0 = off) */
-    int max_epochs;       /* 10 */
-    int patience;         /* epochs without a lower valid loss before stopping, 2 */
+    int max_epochs;       /* 20 */
+    int patience;         /* epochs without a lower valid loss before stopping, 3 */
     double beta_sar;      /* SAR weight, 1 */
     int no_sar;           /* 1: cross-entropy only */
     int max_new;          /* new tokens at most in generation, 128 */
