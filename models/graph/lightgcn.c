@@ -120,24 +120,42 @@ static inline void epilogue8(const layer_job *j, size_t at, bb_vec8f acc, int pr
     }
 }
 
+/* d == 64, the default width: a row in eight named accumulators, which stay in registers
+ * once the helpers are inlined. */
+typedef struct row64 {
+    bb_vec8f a0, a1, a2, a3, a4, a5, a6, a7;
+} row64;
+
+/* acc += w * src[0..64), each product rounded and then added, as the scalar path does */
+static inline void row64_axpy(row64 *acc, float w, const float *src) {
+    const bb_vec8f wv = bb_splat8(w);
+    acc->a0 += wv * bb_load8(src);
+    acc->a1 += wv * bb_load8(src + 8);
+    acc->a2 += wv * bb_load8(src + 16);
+    acc->a3 += wv * bb_load8(src + 24);
+    acc->a4 += wv * bb_load8(src + 32);
+    acc->a5 += wv * bb_load8(src + 40);
+    acc->a6 += wv * bb_load8(src + 48);
+    acc->a7 += wv * bb_load8(src + 56);
+}
+
 #define EPILOGUE_ROW(mode)                                                                 \
     do {                                                                                   \
-        epilogue8(j, base, a0, mode, out_row);                                             \
-        epilogue8(j, base + 8, a1, mode, out_row + 8);                                     \
-        epilogue8(j, base + 16, a2, mode, out_row + 16);                                   \
-        epilogue8(j, base + 24, a3, mode, out_row + 24);                                   \
-        epilogue8(j, base + 32, a4, mode, out_row + 32);                                   \
-        epilogue8(j, base + 40, a5, mode, out_row + 40);                                   \
-        epilogue8(j, base + 48, a6, mode, out_row + 48);                                   \
-        epilogue8(j, base + 56, a7, mode, out_row + 56);                                   \
+        epilogue8(j, base, acc.a0, mode, out_row);                                         \
+        epilogue8(j, base + 8, acc.a1, mode, out_row + 8);                                 \
+        epilogue8(j, base + 16, acc.a2, mode, out_row + 16);                               \
+        epilogue8(j, base + 24, acc.a3, mode, out_row + 24);                               \
+        epilogue8(j, base + 32, acc.a4, mode, out_row + 32);                               \
+        epilogue8(j, base + 40, acc.a5, mode, out_row + 40);                               \
+        epilogue8(j, base + 48, acc.a6, mode, out_row + 48);                               \
+        epilogue8(j, base + 56, acc.a7, mode, out_row + 56);                               \
     } while (0)
 
-/* d == 64, the default width: eight named accumulators stay in registers. */
 static inline void row_d64(const layer_job *j, int32_t r) {
     const graph_adj *g = j->p->g;
     const int32_t *indices = g->indices;
     const float *values = g->values, *in = j->in;
-    bb_vec8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+    row64 acc = {{0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
     const int64_t end = g->indptr[r + 1];
     for (int64_t k = g->indptr[r]; k < end; k++) {
         if (k + LGCN_PREFETCH_AHEAD < g->nnz) {
@@ -147,17 +165,7 @@ static inline void row_d64(const layer_job *j, int32_t r) {
             __builtin_prefetch(ahead + 32);
             __builtin_prefetch(ahead + 48);
         }
-        const float *src = in + (size_t)indices[k] * 64;
-        const float w = values[k];
-        const bb_vec8f wv = bb_splat8(w);
-        a0 += wv * bb_load8(src);
-        a1 += wv * bb_load8(src + 8);
-        a2 += wv * bb_load8(src + 16);
-        a3 += wv * bb_load8(src + 24);
-        a4 += wv * bb_load8(src + 32);
-        a5 += wv * bb_load8(src + 40);
-        a6 += wv * bb_load8(src + 48);
-        a7 += wv * bb_load8(src + 56);
+        row64_axpy(&acc, values[k], in + (size_t)indices[k] * 64);
     }
     const size_t base = (size_t)r * 64;
     float sink_row[64];
@@ -325,29 +333,17 @@ static void restricted_worker(void *ctx, int t, int n) {
         }
         float *dst = j->t_out + (size_t)r * d;
         if (d == 64) {
-            bb_vec8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0},
-                     a7 = {0};
-            for (int64_t h = 0; h < nh; h++) {
-                const float *src = j->x + (size_t)indices[hits[h]] * 64;
-                const float w = values[hits[h]];
-                const bb_vec8f wv = bb_splat8(w);
-                a0 += wv * bb_load8(src);
-                a1 += wv * bb_load8(src + 8);
-                a2 += wv * bb_load8(src + 16);
-                a3 += wv * bb_load8(src + 24);
-                a4 += wv * bb_load8(src + 32);
-                a5 += wv * bb_load8(src + 40);
-                a6 += wv * bb_load8(src + 48);
-                a7 += wv * bb_load8(src + 56);
-            }
-            bb_store8(dst, a0);
-            bb_store8(dst + 8, a1);
-            bb_store8(dst + 16, a2);
-            bb_store8(dst + 24, a3);
-            bb_store8(dst + 32, a4);
-            bb_store8(dst + 40, a5);
-            bb_store8(dst + 48, a6);
-            bb_store8(dst + 56, a7);
+            row64 acc = {{0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
+            for (int64_t h = 0; h < nh; h++)
+                row64_axpy(&acc, values[hits[h]], j->x + (size_t)indices[hits[h]] * 64);
+            bb_store8(dst, acc.a0);
+            bb_store8(dst + 8, acc.a1);
+            bb_store8(dst + 16, acc.a2);
+            bb_store8(dst + 24, acc.a3);
+            bb_store8(dst + 32, acc.a4);
+            bb_store8(dst + 40, acc.a5);
+            bb_store8(dst + 48, acc.a6);
+            bb_store8(dst + 56, acc.a7);
         } else {
             for (size_t col = 0; col < d; col++) dst[col] = 0.0f;
             for (int64_t h = 0; h < nh; h++) {
