@@ -239,28 +239,6 @@ static void adam_row_sink(void *ctx, int32_t row, const float *g) {
 /* ------------------------------------------------------------------------------------------
  * Model */
 
-/* Moves the registry's four flat blocks to 64-byte aligned memory (same contents, views
- * re-pointed), so every 256-byte embedding row spans exactly 4 cache lines: the gathers of
- * the propagation split loads otherwise. A no-op when the blocks already are aligned. The
- * registry frees them with free(), which accepts aligned_alloc memory. */
-static void realign_params(nn_params *ps) {
-    float **blocks[4] = {&ps->data, &ps->grad, &ps->m, &ps->v};
-    size_t n = (size_t)(ps->total ? ps->total : 1);
-    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    for (int b = 0; b < 4; b++) {
-        if (((uintptr_t)*blocks[b] & 63) == 0) continue;
-        float *p = aligned_alloc(64, bytes);
-        BB_ASSERT(p != NULL, "bpr: out of memory for %zu bytes of parameters", bytes);
-        memcpy(p, *blocks[b], n * sizeof(float));
-        free(*blocks[b]);
-        *blocks[b] = p;
-    }
-    for (int i = 0; i < ps->n; i++) {
-        ps->items[i]->data = ps->data + ps->offsets[i];
-        ps->items[i]->grad = ps->grad + ps->offsets[i];
-    }
-}
-
 int bpr_model_init(bpr_model *m, const bpr_config *cfg, int32_t n_users, int32_t n_items,
                    const int32_t *users, const int32_t *items, size_t n,
                    const bb_rank_lists *train_lists, bb_error *err) {
@@ -293,8 +271,7 @@ int bpr_model_init(bpr_model *m, const bpr_config *cfg, int32_t n_users, int32_t
     m->params = nn_params_new();
     nn_tensor *ue = nn_params_add2(m->params, "user_emb", n_users > 0 ? n_users : 1, d);
     nn_tensor *ie = nn_params_add2(m->params, "item_emb", n_items > 0 ? n_items : 1, d);
-    nn_params_finalize(m->params);
-    realign_params(m->params);
+    nn_params_finalize(m->params); /* cache-line aligned blocks: whole-line rows */
     char purpose[64];
     snprintf(purpose, sizeof purpose, "init/%s", bpr_kind_name(cfg->kind));
     bb_rng r;

@@ -1,6 +1,6 @@
-/* Tests for models/nn/nn_optim: the flat parameter registry (layout), Adam/AdamW
- * (hand-worked steps, a known minimum, the vectorised kernel against the scalar formula
- * bit for bit), gradient clipping and the initialisers. */
+/* Tests for models/nn/nn_optim: the flat parameter registry (layout, cache-line aligned
+ * blocks), Adam/AdamW (hand-worked steps, a known minimum, the vectorised kernel against
+ * the scalar formula bit for bit), gradient clipping and the initialisers. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +33,39 @@ static void test_params_flat_layout(void) {
     nn_params_zero_grad(ps);
     TEST_NEAR(c->grad[7], 0, 0);
     nn_params_free(ps);
+}
+
+/* The registry's four blocks start on a cache line (bpr's 64-float rows then span whole
+ * lines), come zeroed, and so do the bb_io blocks behind them at every size. */
+static void test_params_blocks_are_cache_line_aligned(void) {
+    for (int total = 0; total <= 3; total++) {
+        nn_params *ps = nn_params_new();
+        if (total > 0) nn_params_add2(ps, "a", 3, 5 * total);
+        if (total > 1) nn_params_add1(ps, "b", 7);
+        nn_params_finalize(ps);
+        float *blocks[4] = {ps->data, ps->grad, ps->m, ps->v};
+        for (int b = 0; b < 4; b++) {
+            TEST_EQ_INT((uintptr_t)blocks[b] % 64, 0);
+            for (int64_t k = 0; k < ps->total; k++) TEST_TRUE(blocks[b][k] == 0.0f);
+        }
+        nn_params_free(ps);
+    }
+    const size_t sizes[] = {0, 1, 63, 64, 65, 1000, 300000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        unsigned char *z = bb_aligned_calloc(sizes[s], 1);
+        unsigned char *u = bb_aligned_malloc(sizes[s]);
+        TEST_EQ_INT((uintptr_t)z % BB_CACHE_LINE, 0);
+        TEST_EQ_INT((uintptr_t)u % BB_CACHE_LINE, 0);
+        /* the size is rounded up to whole lines: the last line is usable */
+        size_t usable = (sizes[s] + BB_CACHE_LINE - 1) / BB_CACHE_LINE * BB_CACHE_LINE;
+        if (usable == 0) usable = BB_CACHE_LINE;
+        for (size_t k = 0; k < usable; k++) TEST_EQ_INT(z[k], 0);
+        memset(u, 0xab, usable);
+        memset(z, 0xcd, usable);
+        bb_aligned_free(z);
+        bb_aligned_free(u);
+    }
+    bb_aligned_free(NULL);
 }
 
 /* torch.optim.Adam's update written out in scalar floats, with the step constants computed
@@ -266,6 +299,7 @@ static void test_initialisers(void) {
 
 const bb_test bb_suite_nn_optim[] = {
     {"params_flat_layout", test_params_flat_layout},
+    {"params_blocks_are_cache_line_aligned", test_params_blocks_are_cache_line_aligned},
     {"adam_first_step_and_adamw_decay", test_adam_first_step_and_adamw_decay},
     {"adam_reaches_quadratic_minimum", test_adam_reaches_quadratic_minimum},
     {"adam_apply_matches_scalar_formula_bitwise", test_adam_apply_matches_scalar_formula_bitwise},

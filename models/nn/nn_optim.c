@@ -23,10 +23,10 @@ void nn_params_free(nn_params *ps) {
     free(ps->items);
     free(ps->names);
     free(ps->offsets);
-    free(ps->data);
-    free(ps->grad);
-    free(ps->m);
-    free(ps->v);
+    bb_aligned_free(ps->data);
+    bb_aligned_free(ps->grad);
+    bb_aligned_free(ps->m);
+    bb_aligned_free(ps->v);
     free(ps);
 }
 
@@ -64,10 +64,10 @@ nn_tensor *nn_params_add2(nn_params *ps, const char *name, int64_t rows, int64_t
 void nn_params_finalize(nn_params *ps) {
     BB_ASSERT(!ps->finalized, "nn_params_finalize called twice");
     size_t n = (size_t)(ps->total ? ps->total : 1);
-    ps->data = bb_calloc(n, sizeof(float));
-    ps->grad = bb_calloc(n, sizeof(float));
-    ps->m = bb_calloc(n, sizeof(float));
-    ps->v = bb_calloc(n, sizeof(float));
+    ps->data = bb_aligned_calloc(n, sizeof(float));
+    ps->grad = bb_aligned_calloc(n, sizeof(float));
+    ps->m = bb_aligned_calloc(n, sizeof(float));
+    ps->v = bb_aligned_calloc(n, sizeof(float));
     for (int i = 0; i < ps->n; i++) {
         ps->items[i]->data = ps->data + ps->offsets[i];
         ps->items[i]->grad = ps->grad + ps->offsets[i];

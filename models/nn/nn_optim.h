@@ -18,6 +18,9 @@
  * nn_tensor pointers returned by nn_params_add stay valid until nn_params_free. Before
  * finalize, parameters have no data (NULL). A parameter with requires_grad = 0 is frozen:
  * the optimizer skips it (its grad slice still exists and is zeroed with the rest).
+ * The four blocks are cache-line aligned (bb_aligned_calloc: 64 bytes), so a parameter
+ * whose offset is a multiple of 16 floats starts on a line and a 64-float row spans
+ * exactly 4 lines; only nn_params_free may free them (with bb_aligned_free, not free()).
  *
  * Adam's element update is one vectorised kernel, nn_adam_apply, which nn_adam_step uses
  * and which callers with their own threading or fused per-row updates (BPR, BEAT stage 1)
