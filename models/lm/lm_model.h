@@ -40,7 +40,7 @@
 #include "models/nn/nn_optim.h"
 
 #define LM_IGNORE (-1)
-#define LM_CHUNK_ROWS 1024 /* default positions per work chunk (lm_set_chunk_rows) */
+#define LM_CHUNK_ROWS 512 /* default positions per work chunk (lm_set_chunk_rows) */
 
 typedef struct lm_arch {
     int vocab;    /* V: rows of the token embedding (= tokenizer vocab_size) */
