@@ -8,8 +8,10 @@
  * <U> and <I> expand to S positions each (S = 1 + T for BEAT: macro then T micro); their
  * input embeddings are the 2S slot vectors a provider makes for (u, i): rows [0, S) the user
  * side, [S, 2S) the item side. The text pieces are BPE-encoded once; the title is cut to
- * max_title_tokens. A sequence longer than the LM's context loses explanation tokens at the
- * end (and then its <eos>).
+ * max_title_tokens; the explanation follows <EXPLAIN> without a leading space, as every text
+ * follows <bos> in pretraining (lm_train.h). A sequence longer than the LM's context loses
+ * explanation tokens at the end (and then its <eos>). Test rows are encoded as prompts only:
+ * their explanation text is never read here.
  *
  * The <EXPLAIN> position: the LM never saw <EXPLAIN> in pretraining (specials are added by
  * id, and the corpus holds plain texts), so its token-embedding row is an untrained random
