@@ -272,7 +272,7 @@ static void test_vocab_and_span_ids(void) {
     text_span_ids_reset(ids);
     TEST_EQ_INT(text_span_ids_get(ids, text + 6, 1), 0);
     for (int i = 0; i < 3000; i++) { /* growth keeps earlier ids */
-        static char words[3000][8];
+        static char words[3000][16]; /* room for "x" and any int, as -Wformat-truncation asks */
         snprintf(words[i], sizeof words[i], "x%d", i);
         TEST_EQ_INT(text_span_ids_get(ids, words[i], strlen(words[i])), i + 1);
     }

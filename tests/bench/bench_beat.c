@@ -96,12 +96,12 @@ static int bench_stage1_epoch_yelp(void) {
     double alone = 0.0;
     const cJSON *phases = cJSON_GetObjectItem(js, "phases");
     for (const cJSON *ph = phases ? phases->child : NULL; ph; ph = ph->next) {
-        double cpu = cJSON_GetObjectItem(ph, "cpu")->valuedouble;
+        double phase_cpu = cJSON_GetObjectItem(ph, "cpu")->valuedouble;
         double main_cpu = cJSON_GetObjectItem(ph, "main_cpu")->valuedouble;
-        double est = main_cpu > cpu / threads ? main_cpu : cpu / threads;
+        double est = main_cpu > phase_cpu / threads ? main_cpu : phase_cpu / threads;
         alone += est;
         bb_bench_note("  %-16s wall %6.2f s  cpu %6.2f s  main thread %6.2f s", ph->string,
-                      cJSON_GetObjectItem(ph, "wall")->valuedouble, cpu, main_cpu);
+                      cJSON_GetObjectItem(ph, "wall")->valuedouble, phase_cpu, main_cpu);
     }
     cJSON_Delete(js);
     int missed = 0;
