@@ -19,10 +19,9 @@ int bb_xtrain_set_threads(int threads) {
     return old;
 }
 
-double bb_xtrain_eval_nll(const bb_xmodel *m, const bb_xcorpus *c, const size_t *rows, size_t n,
-                          int batch) {
+static double eval_nll(const bb_xmodel *m, const bb_xcorpus *c, const size_t *rows, size_t n,
+                       int batch, nn_tape *tp) {
     if (n == 0) return NAN;
-    nn_tape *tp = nn_tape_new();
     nn_tape_set_grad(tp, 0);
     bb_xbatch b = {0};
     double nll = 0;
@@ -37,8 +36,15 @@ double bb_xtrain_eval_nll(const bb_xmodel *m, const bb_xcorpus *c, const size_t 
         count += b.n_targets;
     }
     bb_xbatch_free(&b);
-    nn_tape_free(tp);
     return count ? nll / (double)count : NAN;
+}
+
+double bb_xtrain_eval_nll(const bb_xmodel *m, const bb_xcorpus *c, const size_t *rows, size_t n,
+                          int batch) {
+    nn_tape *tp = nn_tape_new();
+    double v = eval_nll(m, c, rows, n, batch, tp);
+    nn_tape_free(tp);
+    return v;
 }
 
 int bb_xtrain_fit(const bb_xmodel *m, const bb_xcorpus *c, const bb_xtrain_opts *o,
@@ -53,7 +59,7 @@ int bb_xtrain_fit(const bb_xmodel *m, const bb_xcorpus *c, const bb_xtrain_opts 
     memcpy(best, ps->data, (size_t)ps->total * sizeof *best);
     int32_t *perm = bb_malloc(c->n_train * sizeof *perm);
     size_t *rows = bb_malloc(c->n_train * sizeof *rows);
-    nn_tape *tp = nn_tape_new();
+    nn_tape *tp = nn_tape_new(), *eval_tp = nn_tape_new(); /* each keeps its arena warm */
     bb_xbatch b = {0};
     char purpose_shuffle[64], purpose_step[64];
     snprintf(purpose_shuffle, sizeof purpose_shuffle, "%s/shuffle", o->name);
@@ -98,7 +104,7 @@ int bb_xtrain_fit(const bb_xmodel *m, const bb_xcorpus *c, const bb_xtrain_opts 
         if (epoch == 1) st->first_train_loss = st->last_train_loss;
         st->last_train_nll = nll_count ? nll_sum / (double)nll_count : NAN;
         if (c->n_valid > 0) {
-            double v = bb_xtrain_eval_nll(m, c, c->valid_rows, c->n_valid, o->batch);
+            double v = eval_nll(m, c, c->valid_rows, c->n_valid, o->batch, eval_tp);
             if (!isfinite(v)) {
                 rc = bb_fail(err, "%s: valid loss %g at epoch %d; lower lr", o->name, v, epoch);
                 goto done;
@@ -122,12 +128,14 @@ int bb_xtrain_fit(const bb_xmodel *m, const bb_xcorpus *c, const bb_xtrain_opts 
         }
     }
     memcpy(ps->data, best, (size_t)ps->total * sizeof *best);
+    prog.total = (uint64_t)st->epochs_run; /* early stop: the bar ends where training did */
     bb_progress_end(&prog, "best epoch %d of %d, valid nll %.4f", st->best_epoch, st->epochs_run,
                     st->best_valid_nll);
 done:
     st->train_seconds = bb_now() - t0;
     bb_xbatch_free(&b);
     nn_tape_free(tp);
+    nn_tape_free(eval_tp);
     free(rows);
     free(perm);
     free(best);

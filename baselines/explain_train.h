@@ -41,7 +41,8 @@ typedef struct bb_xmodel {
     nn_tensor *(*loss)(void *self, nn_tape *tp, const bb_xbatch *b, bb_rng *step_rng,
                        double *text_nll);
     /* Greedy decoding of n (uid, iid) pairs, at most max_len words each: out[k*max_len ..]
-     * gets the words before <eos>, len[k] their count. */
+     * gets the words before <eos>, len[k] their count. tp has grad mode off; the model may
+     * reset it between steps. */
     void (*generate)(void *self, nn_tape *tp, const int32_t *uid, const int32_t *iid, int n,
                      int max_len, int32_t *out, int32_t *len);
 } bb_xmodel;

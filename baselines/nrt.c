@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baselines/explain_head.h"
 #include "models/base/bb_io.h"
 #include "models/nn/nn_ops.h"
 
@@ -183,9 +184,7 @@ nn_tensor *bb_nrt_loss(bb_nrt_model *m, nn_tape *tp, const bb_xbatch *b, bb_rng 
         hs[t] = h;
     }
     nn_tensor *hall = T > 1 ? nn_concat(tp, hs, T, 0) : hs[0];
-    nn_tensor *logits = nn_add(tp, nn_matmul(tp, hall, m->out_w, 0, 0), m->out_b);
-    nn_tensor *text = nn_cross_entropy(tp, logits, tg_tm);
-    *text_nll = (double)text->data[0] * (double)b->n_targets;
+    nn_tensor *text = bb_xhead_nll(tp, hall, m->out_w, m->out_b, tg_tm, text_nll);
     nn_tensor *loss = nn_scale(tp, text, (float)m->cfg.lambda_text);
     if (!step_rng || m->cfg.lambda_r <= 0) return loss;
 

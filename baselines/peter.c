@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baselines/explain_head.h"
 #include "models/base/bb_io.h"
 #include "models/nn/nn_ops.h"
 
@@ -212,13 +213,14 @@ nn_tensor *bb_peter_loss(bb_peter_model *m, nn_tape *tp, const bb_xbatch *b, bb_
     int n = b->n, T = b->T, S = T + 2;
     nn_tensor *hidden = bb_peter_encode(m, tp, b->uid, b->iid, b->input, n, T, step_rng);
 
-    /* generation: position 2 + t of row k predicts target[k, t] */
-    int32_t *rows = nn_tape_scratch(tp, (size_t)n * (size_t)T * sizeof *rows);
-    for (int k = 0; k < n; k++)
-        for (int t = 0; t < T; t++) rows[(size_t)k * T + t] = k * S + 2 + t;
-    nn_tensor *hw = nn_gather_rows(tp, hidden, rows, (int64_t)n * T);
-    nn_tensor *text = nn_cross_entropy(tp, output_logits(m, tp, hw), b->target);
-    *text_nll = (double)text->data[0] * (double)b->n_targets;
+    /* generation: position 2 + t of row k predicts target[k, t]; the ID positions predict
+     * nothing */
+    int32_t *targets = nn_tape_scratch(tp, (size_t)n * (size_t)S * sizeof *targets);
+    for (int k = 0; k < n; k++) {
+        targets[(size_t)k * S] = targets[(size_t)k * S + 1] = NN_IGNORE_INDEX;
+        memcpy(targets + (size_t)k * S + 2, b->target + (size_t)k * T, (size_t)T * sizeof *targets);
+    }
+    nn_tensor *text = bb_xhead_nll(tp, hidden, m->out_w, m->out_b, targets, text_nll);
     nn_tensor *loss = nn_scale(tp, text, (float)m->cfg.text_weight);
     if (!step_rng || m->cfg.context_weight <= 0) return loss;
 
@@ -258,6 +260,7 @@ void bb_peter_generate(bb_peter_model *m, nn_tape *tp, const int32_t *uid, const
     int alive = n;
     for (int t = 0; t < max_len && alive > 0; t++) {
         int Tw = t + 1, S = Tw + 2;
+        nn_tape_reset(tp); /* every step starts from the token ids alone */
         for (int k = 0; k < n; k++)
             memcpy(cur + (size_t)k * Tw, words + (size_t)k * W, (size_t)Tw * sizeof *cur);
         nn_tensor *hidden = bb_peter_encode(m, tp, uid, iid, cur, n, Tw, NULL);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "baselines/explain_corpus.h"
+#include "baselines/explain_head.h"
 #include "baselines/nrt.h"
 #include "baselines/peter.h"
 #include "models/nn/nn.h"
@@ -18,6 +19,57 @@
 #include "tests/util/nn_testutil.h"
 
 static int under_valgrind(void) { return getenv("BB_VALGRIND") != NULL; }
+
+/* ------------------------------------------------------------------------------------------
+ * the fused vocabulary head equals the tape path (value and every gradient), over several
+ * chunks and with ignored rows */
+
+static void test_head_matches_tape(void) {
+    enum { N = 2 * BB_XHEAD_CHUNK + 37, D = 6, V = 11 };
+    nn_tensor *h = nn_test_rand2(N, D, 1), *w = nn_test_rand2(D, V, 2), *b = nn_test_rand(1, (int64_t[]){V}, 3, -1, 1);
+    int32_t *tg = malloc(N * sizeof *tg);
+    bb_rng r;
+    bb_rng_seed(&r, 4, "test/targets");
+    for (int k = 0; k < N; k++) tg[k] = k % 5 == 3 ? NN_IGNORE_INDEX : (int32_t)bb_rng_below(&r, V);
+    float *ref_grad[3];
+    nn_tensor *ps[3] = {h, w, b};
+    nn_tape *tp = nn_tape_new();
+    nn_tensor *ref = nn_cross_entropy(tp, nn_add(tp, nn_matmul(tp, h, w, 0, 0), b), tg);
+    double ref_value = ref->data[0];
+    nn_tape_backward(tp, nn_scale(tp, ref, 0.5f));
+    for (int k = 0; k < 3; k++) {
+        ref_grad[k] = malloc((size_t)ps[k]->numel * sizeof(float));
+        memcpy(ref_grad[k], ps[k]->grad, (size_t)ps[k]->numel * sizeof(float));
+        nn_tensor_zero_grad(ps[k]);
+    }
+    nn_tape_reset(tp);
+    double sum = 0;
+    nn_tensor *fused = bb_xhead_nll(tp, h, w, b, tg, &sum);
+    TEST_NEAR(fused->data[0], ref_value, 1e-5 * ref_value);
+    TEST_NEAR(sum / (double)(N - N / 5), ref_value, 1e-6 * ref_value);
+    nn_tape_backward(tp, nn_scale(tp, fused, 0.5f));
+    for (int k = 0; k < 3; k++) {
+        double worst = 0, mag = 0;
+        for (int64_t e = 0; e < ps[k]->numel; e++) {
+            worst = fmax(worst, fabs((double)ps[k]->grad[e] - ref_grad[k][e]));
+            mag = fmax(mag, fabs(ref_grad[k][e]));
+        }
+        TEST_TRUE(mag > 0);
+        TEST_TRUE(worst <= 1e-5 * mag);
+    }
+    /* evaluation mode: the value only, no gradient touched */
+    for (int k = 0; k < 3; k++) nn_tensor_zero_grad(ps[k]);
+    nn_tape_reset(tp);
+    nn_tape_set_grad(tp, 0);
+    TEST_NEAR(bb_xhead_nll(tp, h, w, b, tg, NULL)->data[0], ref_value, 1e-5 * ref_value);
+    TEST_TRUE(nn_tensor_sum(w) != 0 && w->grad[0] == 0.0f);
+    nn_tape_free(tp);
+    for (int k = 0; k < 3; k++) {
+        free(ref_grad[k]);
+        nn_tensor_free(ps[k]);
+    }
+    free(tg);
+}
 
 /* ------------------------------------------------------------------------------------------
  * a hand-made batch: 3 rows of 3, 1 and 2 words (T = 4), vocabulary of 9 */
@@ -113,6 +165,12 @@ static void test_peter_gradcheck(void) {
 /* ------------------------------------------------------------------------------------------
  * the PETER mask */
 
+static double max_abs_diff(const float *a, const float *b, int64_t n) {
+    double m = 0;
+    for (int64_t k = 0; k < n; k++) m = fmax(m, fabs((double)a[k] - (double)b[k]));
+    return m;
+}
+
 static void test_peter_mask(void) {
     float mask[25];
     bb_peter_mask(mask, 5);
@@ -133,11 +191,13 @@ static void test_peter_mask(void) {
     nn_tensor *h = bb_peter_encode(m, tp, uid, iid, words, 3, 3, NULL); /* S = 5 */
     int64_t d = cfg.d_model;
     const float *a = h->data, *b = h->data + 5 * d, *c = h->data + 10 * d;
-    /* sequences 0 and 1 differ only in the last word: positions 0..3 are identical */
-    TEST_TRUE(memcmp(a, b, (size_t)(4 * d) * sizeof(float)) == 0);
-    TEST_TRUE(memcmp(a + 4 * d, b + 4 * d, (size_t)d * sizeof(float)) != 0);
+    /* sequences 0 and 1 differ only in the last word: positions 0..3 agree (up to the
+     * rounding of row-blocked sgemm: a masked weight is exactly 0, but rows of different
+     * sequences may go through different kernel edges) */
+    TEST_TRUE(max_abs_diff(a, b, 4 * d) < 1e-5);
+    TEST_TRUE(max_abs_diff(a + 4 * d, b + 4 * d, d) > 1e-3);
     /* sequences 0 and 2 differ in the item: the user position (0) changes too */
-    TEST_TRUE(memcmp(a, c, (size_t)d * sizeof(float)) != 0);
+    TEST_TRUE(max_abs_diff(a, c, d) > 1e-3);
     nn_tape_free(tp);
     bb_peter_free(m);
 }
@@ -226,14 +286,15 @@ static int same_output(const bb_explain_output *a, const bb_explain_output *b) {
 
 static void check_repeatable(run_fn run, const void *cfg) {
     xtest_fix f;
-    TEST_TRUE(xtest_fix_synth(&f, 120, 100, 1200, 160));
+    if (under_valgrind()) TEST_TRUE(xtest_fix_synth(&f, 60, 50, 400, 60));
+    else TEST_TRUE(xtest_fix_synth(&f, 120, 100, 1200, 160));
     f.task.threads = 2;
     f.task.seed = 11;
     bb_explain_output a, b, c;
     bb_error err;
     TEST_OK(run(&f.task, cfg, &a, &err), &err);
     TEST_OK(run(&f.task, cfg, &b, &err), &err);
-    TEST_TRUE(a.n == f.split.n_test && a.n > 5);
+    TEST_TRUE(a.n == f.split.n_test && a.n >= 5);
     TEST_TRUE(isfinite(a.best_valid_loss));
     TEST_TRUE(same_output(&a, &b));
     /* replace every test explanation: nothing may change */
@@ -244,10 +305,11 @@ static void check_repeatable(run_fn run, const void *cfg) {
         }
     TEST_OK(run(&f.task, cfg, &c, &err), &err);
     TEST_TRUE(same_output(&a, &c));
-    /* generations are real sentences of train words */
+    /* after 3 epochs every generation has words (one epoch on the valgrind-sized data may
+     * still put <eos> first) */
     size_t nonempty = 0;
     for (size_t k = 0; k < a.n; k++) nonempty += a.generated[k][0] != '\0';
-    TEST_TRUE(nonempty == a.n);
+    if (!under_valgrind()) TEST_TRUE(nonempty == a.n);
     bb_explain_output_free(&a);
     bb_explain_output_free(&b);
     bb_explain_output_free(&c);
@@ -259,6 +321,7 @@ static void test_peter_repeatable(void) {
     bb_peter_tiny_config(&cfg);
     cfg.dropout = 0.1; /* dropout draws must repeat too */
     cfg.max_epochs = under_valgrind() ? 1 : 3;
+    cfg.max_len = 24; /* cut and cap: an undertrained model rarely stops early */
     check_repeatable(run_peter, &cfg);
 }
 
@@ -266,10 +329,12 @@ static void test_nrt_repeatable(void) {
     bb_nrt_config cfg;
     bb_nrt_tiny_config(&cfg);
     cfg.max_epochs = under_valgrind() ? 1 : 3;
+    cfg.max_len = 24;
     check_repeatable(run_nrt, &cfg);
 }
 
 const bb_test bb_suite_explain_baselines_models[] = {
+    {"head_matches_tape", test_head_matches_tape},
     {"nrt_gradcheck", test_nrt_gradcheck},
     {"peter_gradcheck", test_peter_gradcheck},
     {"peter_mask", test_peter_mask},
