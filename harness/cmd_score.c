@@ -2,7 +2,7 @@
  *
  *   score (--pairs CSV [--ref-col C --cand-col C] | --refs F --cands F)
  *         [--tokenizer treebank|whitespace] [--smoothing none|method1..4] [--stem]
- *         [--vectors F [--idf] [--baseline B]] [--threads N] [--json]
+ *         [--vectors F | --lm DIR [--layer L]] [--idf] [--baseline B] [--threads N] [--json]
  *
  * BLEU uses the chosen tokenizer on lower-cased text, ROUGE rouge_score's tokenizer (--stem:
  * Porter), diversity the whitespace tokens of the candidates, BERTScore-style the vectors of
@@ -16,7 +16,9 @@
 
 #include "harness/cli.h"
 #include "harness/commands.h"
+#include "harness/lm_vectors.h"
 #include "metrics/glove_vectors.h"
+#include "models/lm/lm_io.h"
 #include "metrics/text_pairs.h"
 #include "metrics/text_score.h"
 #include "models/base/bb_time.h"
@@ -81,7 +83,7 @@ int bb_cmd_score(int argc, char **argv) {
     const char *pairs_path = NULL, *ref_col = NULL, *cand_col = NULL, *refs_path = NULL,
                *cands_path = NULL, *tok_name = "treebank", *smooth_name = "method1",
                *vectors_path = NULL, *lm_dir = NULL;
-    int stem = 0, idf = 0, json = 0, threads = bb_num_cores();
+    int stem = 0, idf = 0, json = 0, threads = bb_num_cores(), layer = -1;
     double baseline = 0;
     int has_baseline = 0;
     const bb_opt opts[] = {
@@ -94,7 +96,8 @@ int bb_cmd_score(int argc, char **argv) {
         {"--smoothing", BB_OPT_STR, &smooth_name, "S", "none, method1 (default), method2..method4"},
         {"--stem", BB_OPT_FLAG, &stem, NULL, "Porter stemming for ROUGE (rouge_score's use_stemmer)"},
         {"--vectors", BB_OPT_STR, &vectors_path, "F", "GloVe-format vectors: BERTScore-style P/R/F"},
-        {"--lm", BB_OPT_STR, &lm_dir, "DIR", "token vectors from a frozen LM (not available yet)"},
+        {"--lm", BB_OPT_STR, &lm_dir, "DIR", "token vectors from a frozen LM directory (lm pretrain)"},
+        {"--layer", BB_OPT_INT, &layer, "L", "LM layer for --lm: 0 = embeddings .. n_layers (default, last)"},
         {"--idf", BB_OPT_FLAG, &idf, NULL, "idf weights for BERTScore-style (from the references)"},
         {"--baseline", BB_OPT_DOUBLE, &baseline, "B", "rescale BERTScore-style as (s - B) / (1 - B)"},
         {"--threads", BB_OPT_INT, &threads, "N", "worker threads (default: all cores; same results)"},
@@ -115,17 +118,16 @@ int bb_cmd_score(int argc, char **argv) {
     if (rc < 0) return BB_EXIT_OK;
     if (rc) return rc;
 
-    if (lm_dir)
-        return bb_cli_usage("score", "--lm: LM token vectors are not available yet (they come "
-                                     "with the frozen LM); use --vectors FILE");
+    if (lm_dir && vectors_path) return bb_cli_usage("score", "give --vectors or --lm, not both");
+    if (layer != -1 && !lm_dir) return bb_cli_usage("score", "--layer applies to --lm only");
     if (pairs_path && (refs_path || cands_path))
         return bb_cli_usage("score", "give either --pairs or --refs/--cands, not both");
     if (!pairs_path && !(refs_path && cands_path))
         return bb_cli_usage("score", "give --pairs CSV, or both --refs F and --cands F");
     if (!pairs_path && (ref_col || cand_col))
         return bb_cli_usage("score", "--ref-col/--cand-col apply to --pairs only");
-    if (!vectors_path && (idf || has_baseline))
-        return bb_cli_usage("score", "--idf and --baseline apply to BERTScore-style (--vectors)");
+    if (!vectors_path && !lm_dir && (idf || has_baseline))
+        return bb_cli_usage("score", "--idf and --baseline apply to BERTScore-style (--vectors or --lm)");
     if (has_baseline && !(baseline < 1))
         return bb_cli_usage("score", "--baseline must be below 1, got %g", baseline);
 
@@ -166,6 +168,24 @@ int bb_cmd_score(int argc, char **argv) {
         source = bertstyle_lookup_source(lookup);
         opt.vectors = &source;
     }
+    lm_bundle lm = {0};
+    bb_lm_vectors lm_vec;
+    if (lm_dir) {
+        if (lm_bundle_load(lm_dir, &lm, &err)) {
+            text_pairs_free(&pairs);
+            return bb_cli_fail(&err);
+        }
+        int n_layers = lm.model->arch.n_layers;
+        if (layer < -1 || layer > n_layers) {
+            lm_bundle_free(&lm);
+            text_pairs_free(&pairs);
+            return bb_cli_usage("score", "--layer: expected 0..%d for this LM, got %d", n_layers,
+                                layer);
+        }
+        lm_set_threads(lm.model, threads);
+        source = bb_lm_vector_source(&lm_vec, lm.model, lm.tok, layer < 0 ? n_layers : layer);
+        opt.vectors = &source;
+    }
 
     text_score_result res;
     rc = BB_EXIT_OK;
@@ -181,7 +201,7 @@ int bb_cmd_score(int argc, char **argv) {
                     "beatbench: score: note: %zu of %zu tokens have no vector in %s and were "
                     "skipped by BERTScore-style\n",
                     res.bertstyle_skipped, res.bertstyle_skipped + res.bertstyle_tokens,
-                    vectors_path);
+                    lm_dir ? lm_dir : vectors_path);
         if (json)
             print_json(&res, signature);
         else
@@ -190,6 +210,7 @@ int bb_cmd_score(int argc, char **argv) {
     }
     bertstyle_lookup_free(lookup);
     glove_free(glove);
+    if (lm_dir) lm_bundle_free(&lm);
     text_pairs_free(&pairs);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "datasets/csv_reader.h"
 #include "harness/cli.h"
+#include "harness/lm_vectors.h"
 #include "harness/run_internal.h"
 #include "models/base/bb_io.h"
 #include "models/base/bb_time.h"
@@ -15,25 +16,6 @@
 
 /* ------------------------------------------------------------------------------------------
  * Scoring */
-
-/* The frozen LM as the BERTScore-style vector source: last-layer state of every BPE token. */
-typedef struct lm_vectors {
-    lm_text_encoder enc;
-    bertstyle_embedding *out;
-} lm_vectors;
-
-static void push_token(void *ctx, const char *token, size_t len, const float *vector) {
-    lm_vectors *v = ctx;
-    bertstyle_embedding_push(v->out, token, len, vector);
-}
-
-static int lm_embed(void *ctx, const char *text, size_t len, bertstyle_embedding *out, bb_error *err) {
-    (void)err;
-    lm_vectors *v = ctx;
-    v->out = out;
-    out->skipped += lm_text_encoder_embed(&v->enc, text, len, push_token, v);
-    return BB_OK;
-}
 
 int bb_run_score(bb_run_state *st, const bb_run_config *cfg, const bb_run_opts *o,
                  bb_run_result *res, bb_error *err) {
@@ -50,12 +32,10 @@ int bb_run_score(bb_run_state *st, const bb_run_config *cfg, const bb_run_opts *
     }
     text_score_options opt = text_score_defaults();
     opt.threads = o->threads;
-    lm_vectors vec;
+    bb_lm_vectors vec;
     bertstyle_source src;
     if (cfg->bertscore && st->have_lm) {
-        vec.enc = (lm_text_encoder){st->lm.model, st->lm.tok, st->lm.model->arch.n_layers};
-        vec.out = NULL;
-        src = (bertstyle_source){&vec, st->lm.model->arch.d_model, "lm", lm_embed};
+        src = bb_lm_vector_source(&vec, st->lm.model, st->lm.tok, st->lm.model->arch.n_layers);
         opt.vectors = &src;
     }
     int rc = text_score_compute(refs, ref_lens, cands, cand_lens, n, &opt, &res->score, err);

@@ -178,9 +178,12 @@ static void test_score_bad_inputs(void) {
     TEST_EQ_INT(run(args, NULL), 1);
     TEST_STDERR_HAS("ragged_vec.txt:2: expected 2 values as on line 1, got 1");
     /* usage errors exit 2 */
-    snprintf(args, sizeof args, "score --refs %s --cands %s --lm /tmp", two, two);
+    snprintf(args, sizeof args, "score --refs %s --cands %s --layer 1", two, two);
     TEST_EQ_INT(run(args, NULL), 2);
-    TEST_STDERR_HAS("--lm");
+    TEST_STDERR_HAS("--layer applies to --lm only");
+    snprintf(args, sizeof args, "score --refs %s --cands %s --lm /nonexistent-lm", two, two);
+    TEST_EQ_INT(run(args, NULL), 1);
+    TEST_STDERR_HAS("/nonexistent-lm");
     snprintf(args, sizeof args, "score --pairs %s --refs %s --cands %s", no_cand, two, two);
     TEST_EQ_INT(run(args, NULL), 2);
     snprintf(args, sizeof args, "score --refs %s", two);
@@ -268,7 +271,49 @@ static void test_tokenize_command(void) {
     free(in);
 }
 
+/* score --lm: BERTScore-style with the frozen LM's token vectors (a tiny LM pretrained on
+ * synthetic data). Identical texts give F = 1; a different text scores lower; the layer is
+ * range-checked against the LM. */
+static void test_score_with_lm_vectors(void) {
+    NEED_BIN();
+    char data[1024], lm[1024], args[4096];
+    snprintf(data, sizeof data, "%s", bb_test_tmp_path("score_lm_data"));
+    snprintf(lm, sizeof lm, "%s", bb_test_tmp_path("score_lm"));
+    snprintf(args, sizeof args,
+             "data synth --out %s --users 200 --items 120 --interactions 2000 --explained 240", data);
+    TEST_EQ_INT(run(args, NULL), 0);
+    snprintf(args, sizeof args, "lm pretrain --data %s --config harness/configs/lm/tiny.json --out %s",
+             data, lm);
+    TEST_EQ_INT(run(args, NULL), 0);
+    char *refs = write_file("lm_refs.txt", "great food and friendly staff\nquiet room with a view\n");
+    char *same = write_file("lm_same.txt", "great food and friendly staff\nquiet room with a view\n");
+    char *other = write_file("lm_other.txt", "twisty plot\nslow start but a strong ending overall\n");
+    double f_same = -1, f_other = -1;
+    const char *cands[2] = {same, other};
+    double *fs[2] = {&f_same, &f_other};
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "score --refs %s --cands %s --lm %s --json", refs, cands[k], lm);
+        TEST_EQ_INT(run(args, NULL), 0);
+        char *json = tt_slurp(out_path);
+        cJSON *root = cJSON_Parse(json);
+        free(json);
+        const cJSON *f = root ? cJSON_GetObjectItem(root, "bertscore_f") : NULL;
+        const cJSON *sig = root ? cJSON_GetObjectItem(root, "signature") : NULL;
+        int ok = cJSON_IsNumber(f) && cJSON_IsString(sig) && strstr(sig->valuestring, "vec:lm");
+        if (ok) *fs[k] = f->valuedouble;
+        cJSON_Delete(root);
+        TEST_TRUE(ok);
+    }
+    TEST_NEAR(f_same, 1.0, 1e-6);
+    TEST_TRUE(f_other < f_same - 0.01);
+    snprintf(args, sizeof args, "score --refs %s --cands %s --lm %s --layer 9", refs, same, lm);
+    TEST_EQ_INT(run(args, NULL), 2);
+    TEST_STDERR_HAS("--layer: expected 0..2");
+    free(refs), free(same), free(other);
+}
+
 const bb_test bb_suite_text_cli[] = {
+    {"score_with_lm_vectors", test_score_with_lm_vectors},
     {"score_json_keys_and_values", test_score_json_keys_and_values},
     {"score_line_files_stdin_and_empty_lines", test_score_line_files_stdin_and_empty_lines},
     {"score_bad_inputs", test_score_bad_inputs},
