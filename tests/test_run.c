@@ -428,7 +428,7 @@ static void test_beat_explain_cli(void) {
 }
 
 /* ------------------------------------------------------------------------------------------
- * End to end on the default synthetic dataset (BB_E2E=1; about two minutes on 2 cores) */
+ * End to end on the default synthetic dataset (BB_E2E=1; about 4 minutes on 2 cores) */
 
 typedef struct gen_pairs {
     char **refs, **cands;
@@ -459,7 +459,7 @@ static void gen_pairs_free(gen_pairs *g) {
 }
 
 static void test_e2e_beat_beats_id_prompt_zero_shot(void) {
-    if (!getenv("BB_E2E")) TEST_SKIP("set BB_E2E=1 (trains a real small LM, about two minutes)");
+    if (!getenv("BB_E2E")) TEST_SKIP("set BB_E2E=1 (trains a real small LM; about 4 minutes on 2 cores)");
     SKIP_WITHOUT_BIN();
     snprintf(cache_dir, sizeof cache_dir, "%s", bb_test_tmp_path("e2e_cache"));
     char data[1100], lm[1100], out[1100], errf[1100], args[8192];
