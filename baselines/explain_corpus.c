@@ -11,8 +11,9 @@
 int bb_xcorpus_check_task(const bb_explain_task *task, bb_error *err) {
     const bb_explanations *ex = task->ex;
     const bb_split *s = task->split;
+    if (!task->data || !ex || !s)
+        return bb_fail(err, "explain task: data, explanations and split are required");
     const char *path = ex->path ? ex->path : "explanations.csv";
-    if (!task->data || !ex || !s) return bb_fail(err, "explain task: data, explanations and split are required");
     if (s->n != ex->n)
         return bb_fail(err, "%s: the split has %zu rows but the explanations %zu", path, s->n,
                        ex->n);

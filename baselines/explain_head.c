@@ -24,8 +24,9 @@ nn_tensor *bb_xhead_nll(nn_tape *tp, nn_tensor *H, nn_tensor *W, nn_tensor *b,
     int64_t n = 0;
     for (int64_t r = 0; r < N; r++) {
         if (targets[r] == NN_IGNORE_INDEX) continue;
-        BB_ASSERT(targets[r] >= 0 && targets[r] < V, "xhead: target %d of row %lld outside [0, %lld)",
-                  (int)targets[r], (long long)r, (long long)V);
+        BB_ASSERT(targets[r] >= 0 && targets[r] < V,
+                  "xhead: target %d of row %lld outside [0, %lld)", (int)targets[r], (long long)r,
+                  (long long)V);
         rows[n] = (int32_t)r;
         tg[n++] = targets[r];
     }
@@ -72,7 +73,7 @@ nn_tensor *bb_xhead_nll(nn_tape *tp, nn_tensor *H, nn_tensor *W, nn_tensor *b,
         return out;
     }
     /* value: the mean loss; gradients: exactly G_H, G_W, G_b (see the header) */
-    nn_tensor *hook = nn_add(tp, nn_add(tp, nn_sum(tp, nn_mul(tp, H, gh)), nn_sum(tp, nn_mul(tp, W, gw))),
-                             nn_sum(tp, nn_mul(tp, b, gb)));
+    nn_tensor *hook = nn_add(tp, nn_sum(tp, nn_mul(tp, H, gh)), nn_sum(tp, nn_mul(tp, W, gw)));
+    hook = nn_add(tp, hook, nn_sum(tp, nn_mul(tp, b, gb)));
     return nn_add_scalar(tp, hook, (float)(mean - (double)hook->data[0]));
 }

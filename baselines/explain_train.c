@@ -86,7 +86,8 @@ int bb_xtrain_fit(const bb_xmodel *m, const bb_xcorpus *c, const bb_xtrain_opts 
             nn_tensor *loss = m->loss(m->self, tp, &b, &step_rng, &nll);
             double lv = loss->data[0];
             if (!isfinite(lv)) {
-                rc = bb_fail(err, "%s: training diverged (loss %g at epoch %d, step %lld); lower lr",
+                rc = bb_fail(err,
+                             "%s: training diverged (loss %g at epoch %d, step %lld); lower lr",
                              o->name, lv, epoch, (long long)steps + 1);
                 goto done;
             }
@@ -154,7 +155,8 @@ void bb_xtrain_generate(const bb_xmodel *m, const bb_xcorpus *c, const int32_t *
         nn_tape_reset(tp);
         m->generate(m->self, tp, uid + k, iid + k, nb, L, out, len);
         for (int j = 0; j < nb; j++)
-            texts[k + (size_t)j] = bb_word_vocab_decode(&c->vocab, out + (size_t)j * L, (size_t)len[j]);
+            texts[k + (size_t)j] =
+                bb_word_vocab_decode(&c->vocab, out + (size_t)j * L, (size_t)len[j]);
     }
     nn_tape_free(tp);
     free(out);

@@ -27,7 +27,8 @@
  * clipping 1.0, valid explanation NLL, patience 3).
  *
  *   bb_nrt_config cfg; bb_nrt_default_config(&cfg);
- *   bb_explain_output out; bb_nrt_explain(&task, &cfg, &out, &err); ...; bb_explain_output_free(&out);
+ *   bb_explain_output out; bb_nrt_explain(&task, &cfg, &out, &err);
+ *   ...; bb_explain_output_free(&out);
  *
  * Lower level (tests): bb_nrt_create / bb_nrt_loss / bb_nrt_free and bb_nrt_xmodel.
  * Ownership: bb_nrt_model owns its parameters and negative-sampling set; it borrows the
@@ -85,7 +86,7 @@ typedef struct bb_nrt_model {
     nn_tensor *enc_w, *enc_b;                   /* (2E+1,H) (H) */
     nn_tensor *gru_wx, *gru_bx, *gru_wh, *gru_bh; /* (E,3H) (3H) (H,3H) (3H): r | z | n */
     nn_tensor *out_w, *out_b;                   /* (H,V) (V) */
-    bb_pairset train_pairs;                     /* (u, i) of train interactions: negatives avoid them */
+    bb_pairset train_pairs; /* (u, i) of train interactions: negatives avoid them */
 } bb_nrt_model;
 
 /* train may be NULL (no pair is excluded from negatives). Parameters are initialised from

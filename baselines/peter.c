@@ -60,7 +60,8 @@ int bb_peter_check_config(const bb_peter_config *c, bb_error *err) {
         return bb_fail(err, "peter: dropout must be in [0, 1), got %g", c->dropout);
     if (!(c->context_weight >= 0) || !(c->text_weight > 0))
         return bb_fail(err, "peter: context_weight must be >= 0 and text_weight > 0");
-    if (c->max_words < 1) return bb_fail(err, "peter: max_words must be >= 1, got %d", c->max_words);
+    if (c->max_words < 1)
+        return bb_fail(err, "peter: max_words must be >= 1, got %d", c->max_words);
     if (c->max_len < 1) return bb_fail(err, "peter: max_len must be >= 1, got %d", c->max_len);
     if (!(c->lr > 0)) return bb_fail(err, "peter: lr must be > 0, got %g", c->lr);
     if (!(c->weight_decay >= 0) || !(c->clip >= 0))
@@ -127,7 +128,8 @@ bb_peter_model *bb_peter_create(int32_t n_users, int32_t n_items, int32_t vocab,
     }
     nn_init_uniform(m->out_w, &r, -0.1f, 0.1f);
 
-    /* sinusoids (Vaswani et al. 2017, §3.5): pe[p, 2k] = sin(p / 10000^(2k/d)), pe[p, 2k+1] = cos */
+    /* sinusoids (Vaswani et al. 2017, §3.5):
+     * pe[p, 2k] = sin(p / 10000^(2k/d)), pe[p, 2k+1] = cos(p / 10000^(2k/d)) */
     m->max_pos = cfg->max_len + 3;
     m->pos_table = bb_malloc((size_t)m->max_pos * (size_t)d * sizeof *m->pos_table);
     for (int p = 0; p < m->max_pos; p++)

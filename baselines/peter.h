@@ -23,7 +23,8 @@
  * dropout 0.2, batch 64, early stopping on the valid explanation NLL (patience 3).
  *
  *   bb_peter_config cfg; bb_peter_default_config(&cfg);
- *   bb_explain_output out; bb_peter_explain(&task, &cfg, &out, &err); ...; bb_explain_output_free(&out);
+ *   bb_explain_output out; bb_peter_explain(&task, &cfg, &out, &err);
+ *   ...; bb_explain_output_free(&out);
  *
  * Lower level (tests): bb_peter_create / bb_peter_loss / bb_peter_generate / bb_peter_free.
  * Ownership: bb_peter_model owns its parameters and its position table.

@@ -26,7 +26,8 @@ static int under_valgrind(void) { return getenv("BB_VALGRIND") != NULL; }
 
 static void test_head_matches_tape(void) {
     enum { N = 2 * BB_XHEAD_CHUNK + 37, D = 6, V = 11 };
-    nn_tensor *h = nn_test_rand2(N, D, 1), *w = nn_test_rand2(D, V, 2), *b = nn_test_rand(1, (int64_t[]){V}, 3, -1, 1);
+    nn_tensor *h = nn_test_rand2(N, D, 1), *w = nn_test_rand2(D, V, 2);
+    nn_tensor *b = nn_test_rand(1, (int64_t[]){V}, 3, -1, 1);
     int32_t *tg = malloc(N * sizeof *tg);
     bb_rng r;
     bb_rng_seed(&r, 4, "test/targets");
