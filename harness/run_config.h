@@ -3,7 +3,8 @@
  * under a prefix, so a JSON config can hold every method's settings at once:
  *
  *   {"method": "beat", "domain": "auto",
- *    "lm_config": "harness/configs/lm/demo.json", "stage1_config": "harness/configs/beat/tiny.json",
+ *    "lm_config": "harness/configs/run/demo_lm.json",
+ *    "stage1_config": "harness/configs/run/demo_stage1.json",
  *    "explain": {"batch": 16, "lr": 0.001, "max_epochs": 10, ...},   shared soft-prompt loop
  *    "id_prompt": {"slots": 0, ...}, "xrec": {"experts": 8, ...},
  *    "peter": {...}, "nrt": {...}, "retrieval": {"variant": "item"}}
@@ -20,7 +21,11 @@
  *   id_prompt.*     bb_id_prompt_config; slots 0 = 1 + the stage-1 token_len (BEAT's slots)
  *   xrec.*          bb_xrec_config; slots 0 as above
  *   peter.*, nrt.*, retrieval.*   the baselines' configs (baselines/explain_schema.h)
- * Defaults are the structs' defaults; harness/configs/run/default.json holds the same values.
+ * File paths inside a config are used as written: relative ones are relative to the working
+ * directory (the repository root for the shipped configs, as `make demo` runs).
+ * Defaults are the structs' defaults; harness/configs/run/default.json holds the same values
+ * (PETER's, NRT's and retrieval's are in harness/configs/baselines/). demo.json,
+ * demo_lm.json and demo_stage1.json are the sizes of `make demo` and the e2e test.
  * Command-line flags win over the file (bb_run_config_set).
  */
 #ifndef BB_RUN_CONFIG_H
