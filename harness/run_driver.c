@@ -28,6 +28,7 @@
 #include "models/beat/beat_run.h"
 #include "models/beat/beat_text.h"
 #include "models/lm/lm_io.h"
+#include "models/nn/nn_safetensors.h"
 
 void bb_run_note(const char *fmt, ...) {
     const char *q = getenv("BB_QUIET");
@@ -185,6 +186,18 @@ static int resolve_stage1(bb_run_state *st, const bb_run_opts *o, bb_error *err)
 /* ------------------------------------------------------------------------------------------
  * The method */
 
+/* 1 + T of a stage-1 run (its codebooks' metadata), for the manifest. */
+static int stage1_slots(const char *dir, int *slots, bb_error *err) {
+    char *path = bb_path_join(dir, "codebooks.safetensors");
+    nn_safetensors f;
+    int rc = nn_st_open(&f, path, err);
+    free(path);
+    const char *t = rc == BB_OK ? nn_st_meta(&f, "token_len") : NULL;
+    if (t) *slots = 1 + atoi(t);
+    nn_st_close(&f);
+    return rc;
+}
+
 static int run_method(bb_run_state *st, const bb_run_config *cfg, const bb_run_opts *o,
                       const char *work_dir, bb_error *err) {
     const bb_explain_task task = {&st->ds, &st->ex, &st->split, st->domain, o->seed, o->threads, work_dir};
@@ -192,8 +205,10 @@ static int run_method(bb_run_state *st, const bb_run_config *cfg, const bb_run_o
     const int slots = 1 + st->stage1.token_len; /* BEAT's: the prompts stay identical */
     if (strcmp(m, "beat") == 0) {
         if (resolve_stage1(st, o, err) != BB_OK) return BB_ERR;
-        return beat_explain_run(&task, &cfg->explain, st->stage1_dir, st->lm.model, st->lm.tok,
-                                &st->out, err);
+        if (beat_explain_run(&task, &cfg->explain, st->stage1_dir, st->lm.model, st->lm.tok,
+                             &st->out, err) != BB_OK)
+            return BB_ERR;
+        return stage1_slots(st->stage1_dir, &st->slots, err);
     }
     if (strcmp(m, "id-prompt") == 0) {
         bb_id_prompt_config c = cfg->id_prompt;

@@ -150,9 +150,7 @@ static int write_manifest(const char *dir, const bb_run_state *st, const bb_run_
                             strcmp(cfg->method, "xrec") == 0;
     if (soft_prompt) {
         cJSON_AddStringToObject(root, "prompt", beat_explain_template(st->domain));
-        cJSON_AddNumberToObject(root, "slots_per_side", strcmp(cfg->method, "beat") == 0
-                                                            ? 1 + st->stage1.token_len
-                                                            : st->slots);
+        cJSON_AddNumberToObject(root, "slots_per_side", st->slots);
     }
     char *cfg_json = bb_run_config_json(cfg);
     cJSON *parsed = cJSON_Parse(cfg_json);
