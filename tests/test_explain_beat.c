@@ -428,6 +428,13 @@ static void test_frozen_lm_and_deterministic_generation(void) {
         free(p0);
         size_t rows[2] = {6, 7};
         TEST_OK(beat_explain_generate(&x, rows, 2, texts[run], &err), &err);
+        if (run == 1) { /* beam search through the same prompts (lm_generate's beam) */
+            char *beamed[2] = {NULL, NULL};
+            x.cfg.beam = 3;
+            TEST_OK(beat_explain_generate(&x, rows, 2, beamed, &err), &err);
+            TEST_TRUE(beamed[0] != NULL && beamed[1] != NULL);
+            free(beamed[0]), free(beamed[1]);
+        }
         beat_explainer_free(&x);
         beat_stage2_free(&m);
     }
