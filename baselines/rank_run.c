@@ -13,6 +13,7 @@
 #include "datasets/dataset.h"
 #include "models/base/bb_hash.h"
 #include "models/base/bb_io.h"
+#include "models/base/bb_json.h"
 #include "models/base/bb_time.h"
 #include "models/nn/nn_safetensors.h"
 
@@ -280,14 +281,6 @@ static int run_pop(const rank_run_config *c, const run_data *d, rank_run_result 
 /* ------------------------------------------------------------------------------------------
  * Run directory */
 
-static int write_text(const char *dir, const char *name, const char *text, size_t len,
-                      bb_error *err) {
-    char *path = bb_path_join(dir, name);
-    int rc = bb_write_file_atomic(path, text, len, err);
-    free(path);
-    return rc;
-}
-
 static int write_metrics(const char *dir, const rank_run_result *res, const train_state *st,
                          bb_error *err) {
     char *buf = NULL;
@@ -298,7 +291,7 @@ static int write_metrics(const char *dir, const rank_run_result *res, const trai
     fwrite(st->valid_buf, 1, st->valid_len, fp);
     bb_rank_write_metrics_csv(fp, res->best_epoch, "test", &res->test);
     fclose(fp);
-    int rc = write_text(dir, "metrics.csv", buf, len, err);
+    int rc = bb_write_in_dir(dir, "metrics.csv", buf, len, err);
     free(buf);
     if (rc != BB_OK) return rc;
     fp = open_memstream(&buf, &len);
@@ -307,7 +300,7 @@ static int write_metrics(const char *dir, const rank_run_result *res, const trai
     bb_rank_write_per_user_csv(fp, "valid", &res->valid);
     bb_rank_write_per_user_csv(fp, "test", &res->test);
     fclose(fp);
-    rc = write_text(dir, "per_user.csv", buf, len, err);
+    rc = bb_write_in_dir(dir, "per_user.csv", buf, len, err);
     free(buf);
     return rc;
 }
@@ -386,16 +379,8 @@ static int write_manifest(const char *dir, const rank_run_config *c, const run_d
     cJSON_AddNumberToObject(tm, "eval_seconds", res->eval_seconds);
     cJSON_AddNumberToObject(tm, "total_seconds", res->total_seconds);
     cJSON_AddNumberToObject(root, "peak_rss_mb", res->peak_rss_mb);
-    char *text = cJSON_Print(root);
+    int rc = bb_json_write_in_dir(dir, "manifest.json", root, err);
     cJSON_Delete(root);
-    BB_ASSERT(text, "rank: cJSON_Print failed");
-    size_t len = strlen(text);
-    char *with_nl = bb_malloc(len + 2);
-    memcpy(with_nl, text, len);
-    with_nl[len] = '\n';
-    cJSON_free(text);
-    int rc = write_text(dir, "manifest.json", with_nl, len + 1, err);
-    free(with_nl);
     return rc;
 }
 

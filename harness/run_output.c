@@ -10,6 +10,7 @@
 #include "harness/lm_vectors.h"
 #include "harness/run_internal.h"
 #include "models/base/bb_io.h"
+#include "models/base/bb_json.h"
 #include "models/base/bb_time.h"
 #include "models/beat/beat_explain.h"
 #include "models/lm/lm_encode.h"
@@ -178,15 +179,8 @@ static int write_manifest(const char *dir, const bb_run_state *st, const bb_run_
     cJSON_AddNumberToObject(t, "total", res->total_seconds);
     cJSON_AddNumberToObject(root, "peak_rss_mb", bb_peak_rss_mb());
     cJSON_AddStringToObject(root, "signature", res->signature);
-    char *text = cJSON_Print(root);
+    int rc = bb_json_write_in_dir(dir, "manifest.json", root, err);
     cJSON_Delete(root);
-    char *path = bb_path_join(dir, "manifest.json");
-    size_t len = strlen(text);
-    text = bb_realloc(text, len + 2);
-    text[len] = '\n', text[len + 1] = '\0';
-    int rc = bb_write_file_atomic(path, text, len + 1, err);
-    free(path);
-    free(text);
     return rc;
 }
 

@@ -183,6 +183,13 @@ int bb_write_file_atomic(const char *path, const void *data, size_t len, bb_erro
     return bb_atomic_commit(&af, err);
 }
 
+int bb_write_in_dir(const char *dir, const char *name, const void *data, size_t len, bb_error *err) {
+    char *path = bb_path_join(dir, name);
+    int rc = bb_write_file_atomic(path, data, len, err);
+    free(path);
+    return rc;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* directories                                                                          */
 

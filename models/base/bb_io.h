@@ -70,6 +70,9 @@ int bb_stage_dir_begin(bb_stage_dir *sd, const char *final_dir, bb_error *err);
 int bb_stage_dir_commit(bb_stage_dir *sd, bb_error *err);
 void bb_stage_dir_abort(bb_stage_dir *sd);
 
+/* Writes len bytes to DIR/NAME atomically (the run-directory writers' one path). */
+int bb_write_in_dir(const char *dir, const char *name, const void *data, size_t len, bb_error *err);
+
 /* Joins directory and file name into a freshly allocated path. */
 char *bb_path_join(const char *dir, const char *name);
 

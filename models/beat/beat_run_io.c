@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "models/base/bb_io.h"
+#include "models/base/bb_json.h"
 #include "models/beat/beat_run_internal.h"
 #include "models/nn/nn_safetensors.h"
 
@@ -65,18 +66,10 @@ void beat_run_usage(const beat_model *m, beat_run_state *st, beat_run_result *re
 /* ------------------------------------------------------------------------------------------
  * Files */
 
-static int write_text(const char *dir, const char *name, const char *text, size_t len,
-                      bb_error *err) {
-    char *path = bb_path_join(dir, name);
-    int rc = bb_write_file_atomic(path, text, len, err);
-    free(path);
-    return rc;
-}
-
 static int write_stream(const char *dir, const char *name, FILE *fp, char **buf, size_t *len,
                         bb_error *err) {
     fflush(fp);
-    return write_text(dir, name, *buf, *len, err);
+    return bb_write_in_dir(dir, name, *buf, *len, err);
 }
 
 static int write_tokens(const char *dir, const beat_model *m, const beat_run_state *st,
@@ -103,7 +96,7 @@ static int write_tokens(const char *dir, const beat_model *m, const beat_run_sta
         }
     }
     fclose(fp);
-    int rc = write_text(dir, "tokens.csv", buf, len, err);
+    int rc = bb_write_in_dir(dir, "tokens.csv", buf, len, err);
     free(buf);
     return rc;
 }
@@ -126,8 +119,8 @@ static int write_usage(const char *dir, const beat_model *m, const beat_run_stat
     }
     fclose(fp);
     fclose(sp);
-    int rc = write_text(dir, "usage.csv", buf, len, err);
-    if (rc == BB_OK) rc = write_text(dir, "codebook_stats.csv", sbuf, slen, err);
+    int rc = bb_write_in_dir(dir, "usage.csv", buf, len, err);
+    if (rc == BB_OK) rc = bb_write_in_dir(dir, "codebook_stats.csv", sbuf, slen, err);
     free(buf);
     free(sbuf);
     return rc;
@@ -233,16 +226,8 @@ static int write_manifest(const char *dir, const beat_config *cfg, const beat_ru
     cJSON_AddNumberToObject(tm, "eval_seconds", res->eval_seconds);
     cJSON_AddNumberToObject(tm, "total_seconds", res->total_seconds);
     cJSON_AddNumberToObject(root, "peak_rss_mb", res->peak_rss_mb);
-    char *textout = cJSON_Print(root);
+    int rc = bb_json_write_in_dir(dir, "manifest.json", root, err);
     cJSON_Delete(root);
-    BB_ASSERT(textout, "beat: cJSON_Print failed");
-    size_t len = strlen(textout);
-    char *with_nl = bb_malloc(len + 2);
-    memcpy(with_nl, textout, len);
-    with_nl[len] = '\n';
-    cJSON_free(textout);
-    int rc = write_text(dir, "manifest.json", with_nl, len + 1, err);
-    free(with_nl);
     return rc;
 }
 
