@@ -152,13 +152,13 @@ static void loss_phase2(void *ctx, int t, int n_threads) {
 }
 
 /* scratch: gx (n floats), term (n doubles), sq (3n floats), owned by the caller */
-static double batch_loss(graph_pool *pool, const float *emb, float *grad, int d,
+static double batch_loss(bb_pool *pool, const float *emb, float *grad, int d,
                          int32_t n_nodes, const int32_t *u, const int32_t *i, const int32_t *j,
                          int n, double lambda, float *gx, double *term, float *sqs) {
     if (n == 0) return 0.0;
     loss_job L = {emb, grad, d, n, u, i, j, lambda, n_nodes, gx, term, sqs};
-    graph_pool_run(pool, loss_phase1, &L);
-    graph_pool_run(pool, loss_phase2, &L);
+    bb_pool_run(pool, loss_phase1, &L);
+    bb_pool_run(pool, loss_phase2, &L);
     double loss = 0.0, sq = 0.0;
     for (int b = 0; b < n; b++) loss += term[b];
     loss /= n;
@@ -169,7 +169,7 @@ static double batch_loss(graph_pool *pool, const float *emb, float *grad, int d,
     return loss;
 }
 
-double bpr_batch_loss(graph_pool *pool, const float *emb, float *grad, int d, int32_t n_nodes,
+double bpr_batch_loss(bb_pool *pool, const float *emb, float *grad, int d, int32_t n_nodes,
                       const int32_t *u, const int32_t *i, const int32_t *j, int n,
                       double lambda) {
     float *gx = bb_malloc(((size_t)n + 1) * sizeof *gx);
@@ -202,10 +202,10 @@ static void adam_worker(void *ctx, int t, int n_threads) {
     nn_adam_apply(a->c, a->p + lo, a->m1 + lo, a->m2 + lo, a->g + lo, hi - lo);
 }
 
-void bpr_adam_update(graph_pool *pool, const nn_adam_consts *c, float *p, const float *g,
+void bpr_adam_update(bb_pool *pool, const nn_adam_consts *c, float *p, const float *g,
                      float *m1, float *m2, size_t n) {
     adam_job a = {c, p, m1, m2, g, n};
-    graph_pool_run(pool, adam_worker, &a);
+    bb_pool_run(pool, adam_worker, &a);
 }
 
 /* The fused form: the backward pass hands each gradient row of the ego embeddings to this
@@ -279,7 +279,7 @@ int bpr_model_init(bpr_model *m, const bpr_config *cfg, int32_t n_users, int32_t
     nn_init_xavier_uniform(ue, &r);
     nn_init_xavier_uniform(ie, &r);
 
-    m->pool = graph_pool_new(cfg->threads);
+    m->pool = bb_pool_new(cfg->threads);
     size_t cells = (size_t)m->n_nodes * (size_t)d;
     if (cfg->kind == BPR_LIGHTGCN) {
         if (graph_adj_build(&m->adj, n_users, n_items, users, items, n, err) != BB_OK) {
@@ -315,7 +315,7 @@ void bpr_model_free(bpr_model *m) {
         graph_adj_free(&m->adj);
     }
     nn_params_free(m->params);
-    graph_pool_free(m->pool);
+    bb_pool_free(m->pool);
     free(m->perm);
     free(m->batch_u);
     free(m->batch_i);

@@ -35,7 +35,7 @@
 #include "metrics/ranking.h"
 #include "models/base/bb_error.h"
 #include "models/graph/graph_adj.h"
-#include "models/graph/graph_pool.h"
+#include "models/base/bb_pool.h"
 #include "models/graph/lightgcn.h"
 #include "models/nn/nn_optim.h"
 
@@ -69,7 +69,7 @@ typedef struct bpr_model {
     const bb_rank_lists *train_lists; /* borrowed: negatives avoid these */
     nn_params *params;   /* "user_emb" (n_users, d) then "item_emb" (n_items, d): one block,
                           * so params->data is the (n_nodes, d) ego matrix in node order */
-    graph_pool *pool;
+    bb_pool *pool;
     graph_adj adj;       /* LightGCN only */
     lgcn_plan plan;      /* LightGCN only */
     float *final;        /* (n_nodes, d) scoring embeddings; MF: aliases params->data */
@@ -111,14 +111,14 @@ double bpr_reg_loss(const float *emb, float *grad, int d, const int32_t *u, cons
 
 /* Both terms (lambda = 0: the BPR term alone), split across the pool; the same bits as
  * bpr_score_loss + bpr_reg_loss (n_nodes: rows of emb/grad). */
-double bpr_batch_loss(graph_pool *pool, const float *emb, float *grad, int d, int32_t n_nodes,
+double bpr_batch_loss(bb_pool *pool, const float *emb, float *grad, int d, int32_t n_nodes,
                       const int32_t *u, const int32_t *i, const int32_t *j, int n,
                       double lambda);
 
 /* Adam over n floats with the constants of one step (nn_adam_consts_at: torch.optim.Adam,
  * no weight decay), nn_adam_apply split across the pool. Bit-identical to nn_adam_step on
  * the same inputs. */
-void bpr_adam_update(graph_pool *pool, const nn_adam_consts *c, float *p, const float *g,
+void bpr_adam_update(bb_pool *pool, const nn_adam_consts *c, float *p, const float *g,
                      float *m1, float *m2, size_t n);
 
 #endif

@@ -12,7 +12,7 @@
 #include "models/beat/beat_recon.h"
 #include "models/beat/beat_stats.h"
 #include "models/beat/beat_vq.h"
-#include "models/graph/graph_pool.h"
+#include "models/base/bb_pool.h"
 #include "models/nn/nn.h"
 #include "tests/testhelp.h"
 #include "tests/util/beat_testutil.h"
@@ -56,7 +56,7 @@ static void test_search_matches_brute_force(void) {
     float *z = rand_floats((size_t)n * d, 1, -1, 1), *cb = rand_floats((size_t)K * d, 2, -0.5f, 0.5f);
     normalise_rows(z, n, d);
     int32_t *idx1 = malloc(n * sizeof *idx1), *idx2 = malloc(n * sizeof *idx2);
-    graph_pool *pool = graph_pool_new(2);
+    bb_pool *pool = bb_pool_new(2);
     beat_vq_search(NULL, z, n, d, cb, K, idx1, NULL);
     beat_vq_search(pool, z, n, d, cb, K, idx2, NULL);
     int wrong = 0, differ = 0, used = 0;
@@ -66,7 +66,7 @@ static void test_search_matches_brute_force(void) {
         differ += idx1[r] != idx2[r];
         if (!seen[idx1[r]]++) used++;
     }
-    graph_pool_free(pool);
+    bb_pool_free(pool);
     free(z), free(cb), free(idx1), free(idx2);
     TEST_EQ_INT(wrong, 0);
     TEST_EQ_INT(differ, 0);
@@ -115,10 +115,10 @@ static void test_search_folded_matches_direct(void) {
     float *scratch = malloc(beat_vq_search_scratch(K, 2) * sizeof(float));
     int32_t *direct = malloc(n * sizeof *direct), *folded = malloc(2 * n * sizeof *folded);
     beat_vq_search(NULL, z, n, d, cb, K, direct, NULL);
-    graph_pool *pool = graph_pool_new(2);
+    bb_pool *pool = bb_pool_new(2);
     for (int r = 0; r < 2 * n; r++) folded[r] = -7;
     beat_vq_search_rows(pool, x, n, t, lda, fold, K, cnorm, inv, 1, folded, 2, scratch);
-    graph_pool_free(pool);
+    bb_pool_free(pool);
     int differ = 0, untouched = 0;
     for (int r = 0; r < n; r++) {
         differ += folded[2 * r] != direct[r];
@@ -162,7 +162,7 @@ typedef struct vq_case {
     int n, d, K;
     float *R, *z_sg, *q_sg;
     int32_t *idx;
-    graph_pool *pool;
+    bb_pool *pool;
     int fused;
 } vq_case;
 
@@ -199,7 +199,7 @@ static double vq_run(beat_manual_case *c, int want_grad) {
 
 static void test_vq_straight_through_gradcheck(void) {
     for (int threads = 1; threads <= 2; threads++) {
-        vq_case v = {9, 7, 5, NULL, NULL, NULL, NULL, graph_pool_new(threads), threads == 2};
+        vq_case v = {9, 7, 5, NULL, NULL, NULL, NULL, bb_pool_new(threads), threads == 2};
         nn_tensor *x = nn_tensor_new2(v.n, v.d, 1), *cb = nn_tensor_new2(v.K, v.d, 1);
         float *xs = rand_floats((size_t)v.n * v.d, 8, -1, 1), *cs = rand_floats((size_t)v.K * v.d, 9, -0.6f, 0.6f);
         nn_tensor_copy_from(x, xs);
@@ -214,7 +214,7 @@ static void test_vq_straight_through_gradcheck(void) {
         beat_manual_case_free(&c);
         nn_tensor_free(x), nn_tensor_free(cb), free(xs), free(cs), free(v.R), free(v.idx);
         free(v.z_sg), free(v.q_sg);
-        graph_pool_free(v.pool);
+        bb_pool_free(v.pool);
         if (!ok) bb_test_fail(__FILE__, __LINE__, "vq gradcheck (%d threads): %s", threads, msg);
         if (!ok) return;
         TEST_TRUE(__builtin_popcount((unsigned)codes_used) >= 2);
@@ -252,7 +252,7 @@ static void test_orth_hand_worked(void) {
 
 typedef struct orth_case {
     int n, T, t, ld;
-    graph_pool *pool;
+    bb_pool *pool;
 } orth_case;
 
 static double orth_run(beat_manual_case *c, int want_grad) {
@@ -264,7 +264,7 @@ static double orth_run(beat_manual_case *c, int want_grad) {
 }
 
 static void test_orth_gradcheck(void) {
-    orth_case o = {6, 4, 5, 23, graph_pool_new(2)}; /* rows padded to 23 floats */
+    orth_case o = {6, 4, 5, 23, bb_pool_new(2)}; /* rows padded to 23 floats */
     nn_tensor *x = nn_tensor_new2(o.n, o.ld, 1);
     float *xs = rand_floats((size_t)o.n * o.ld, 11, -1, 1);
     nn_tensor_copy_from(x, xs);
@@ -277,7 +277,7 @@ static void test_orth_gradcheck(void) {
     for (int r = 0; r < o.n; r++) pad += fabsf(c.grads[0][r * o.ld + 21]) + fabsf(c.grads[0][r * o.ld + 22]);
     beat_manual_case_free(&c);
     nn_tensor_free(x), free(xs);
-    graph_pool_free(o.pool);
+    bb_pool_free(o.pool);
     if (!ok) bb_test_fail(__FILE__, __LINE__, "orth gradcheck: %s", msg);
     if (!ok) return;
     TEST_NEAR(pad, 0.0, 0);
@@ -344,7 +344,7 @@ typedef struct recon_case {
     int nu, ni, W, P;
     int32_t *pu, *pi;
     float *label;
-    graph_pool *pool;
+    bb_pool *pool;
 } recon_case;
 
 static double recon_run(beat_manual_case *c, int want_grad) {
@@ -367,7 +367,7 @@ static double recon_run(beat_manual_case *c, int want_grad) {
 }
 
 static void test_recon_gradcheck(void) {
-    recon_case r = {4, 5, 6, 12, NULL, NULL, NULL, graph_pool_new(2)};
+    recon_case r = {4, 5, 6, 12, NULL, NULL, NULL, bb_pool_new(2)};
     r.pu = malloc(r.P * sizeof *r.pu), r.pi = malloc(r.P * sizeof *r.pi);
     r.label = malloc(r.P * sizeof *r.label);
     for (int p = 0; p < r.P; p++) r.pu[p] = p % r.nu, r.pi[p] = (p * 7 + 1) % r.ni, r.label[p] = p < 6;
@@ -382,7 +382,7 @@ static void test_recon_gradcheck(void) {
     int ok = beat_test_gradcheck(&c, 1e-3, 1e-3, 1e-2, 1, 64, msg, sizeof msg);
     beat_manual_case_free(&c);
     nn_tensor_free(ru), nn_tensor_free(ri), free(a), free(b), free(r.pu), free(r.pi), free(r.label);
-    graph_pool_free(r.pool);
+    bb_pool_free(r.pool);
     if (!ok) bb_test_fail(__FILE__, __LINE__, "recon gradcheck: %s", msg);
 }
 

@@ -9,7 +9,7 @@
 #include "models/base/bb_io.h"
 #include "models/base/bb_rng.h"
 #include "models/graph/graph_adj.h"
-#include "models/graph/graph_pool.h"
+#include "models/base/bb_pool.h"
 #include "models/graph/lightgcn.h"
 #include "models/nn/nn.h"
 #include "tests/testhelp.h"
@@ -96,7 +96,7 @@ static void test_propagation_matches_dense_reference(void) {
         float *x = random_matrix(cells, 2 + di), *out = bb_malloc(cells * sizeof *out);
         double *ref = bb_malloc(cells * sizeof *ref);
         for (int layers = 0; layers <= 3; layers++) {
-            graph_pool *pool = graph_pool_new(2);
+            bb_pool *pool = bb_pool_new(2);
             lgcn_plan p;
             lgcn_plan_init(&p, &g, d, layers, pool);
             lgcn_propagate(&p, x, out, 0);
@@ -114,7 +114,7 @@ static void test_propagation_matches_dense_reference(void) {
             for (size_t i = 0; i < cells; i += 7) TEST_NEAR(acc[i], 1.0f + out[i], 1e-6);
             free(acc);
             lgcn_plan_free(&p);
-            graph_pool_free(pool);
+            bb_pool_free(pool);
         }
         free(x);
         free(out);
@@ -131,12 +131,12 @@ static void test_propagation_bit_identical_across_threads_and_subsets(void) {
     float *x = random_matrix(cells, 9);
     float *ref = bb_malloc(cells * sizeof *ref), *out = bb_malloc(cells * sizeof *out);
     for (int layers = 1; layers <= 3; layers++) {
-        graph_pool *pool1 = graph_pool_new(1);
+        bb_pool *pool1 = bb_pool_new(1);
         lgcn_plan p1;
         lgcn_plan_init(&p1, &g, d, layers, pool1);
         lgcn_propagate(&p1, x, ref, 0);
         for (int threads = 2; threads <= 3; threads++) {
-            graph_pool *pool = graph_pool_new(threads);
+            bb_pool *pool = bb_pool_new(threads);
             lgcn_plan p;
             lgcn_plan_init(&p, &g, d, layers, pool);
             lgcn_propagate(&p, x, out, 0);
@@ -160,10 +160,10 @@ static void test_propagation_bit_identical_across_threads_and_subsets(void) {
             free(sparse);
             free(full);
             lgcn_plan_free(&p);
-            graph_pool_free(pool);
+            bb_pool_free(pool);
         }
         lgcn_plan_free(&p1);
-        graph_pool_free(pool1);
+        bb_pool_free(pool1);
     }
     free(x);
     free(ref);
@@ -196,7 +196,7 @@ static void test_sparse_propagation_to_a_sink(void) {
         for (int i = 0; i < 6; i++)
             memcpy(x + (size_t)rows[i] * d, dense + (size_t)rows[i] * d, d * sizeof *x);
         for (int layers = 0; layers <= 3; layers++) {
-            graph_pool *pool = graph_pool_new(2);
+            bb_pool *pool = bb_pool_new(2);
             lgcn_plan p;
             lgcn_plan_init(&p, &g, d, layers, pool);
             lgcn_propagate_sparse(&p, x, rows, 6, stored);
@@ -205,7 +205,7 @@ static void test_sparse_propagation_to_a_sink(void) {
             lgcn_propagate_sparse_to(&p, x, rows, 6, sink_store, &probe);
             TEST_TRUE(memcmp(sunk, stored, cells * sizeof *sunk) == 0);
             lgcn_plan_free(&p);
-            graph_pool_free(pool);
+            bb_pool_free(pool);
         }
         free(x);
         free(stored);
@@ -279,7 +279,7 @@ static void test_backward_is_propagation_and_op_matches_kernel(void) {
     nn_tensor *loss = nn_sum(tp, nn_mul(tp, f, wt));
     nn_tape_backward(tp, loss);
 
-    graph_pool *pool = graph_pool_new(2);
+    bb_pool *pool = bb_pool_new(2);
     lgcn_plan p;
     lgcn_plan_init(&p, &g, d, layers, pool);
     float *fwd = bb_malloc(cells * sizeof *fwd), *bwd = bb_malloc(cells * sizeof *bwd);
@@ -295,7 +295,7 @@ static void test_backward_is_propagation_and_op_matches_kernel(void) {
     free(fwd);
     free(bwd);
     lgcn_plan_free(&p);
-    graph_pool_free(pool);
+    bb_pool_free(pool);
     nn_tape_free(tp);
     nn_tensor_free(ego);
     free(xe);
@@ -315,20 +315,20 @@ static void pool_probe_fn(void *ctx, int t, int n) {
 }
 
 static void test_pool_runs_every_part_once(void) {
-    graph_pool *pool = graph_pool_new(3);
-    TEST_EQ_INT(graph_pool_threads(pool), 3);
+    bb_pool *pool = bb_pool_new(3);
+    TEST_EQ_INT(bb_pool_threads(pool), 3);
     pool_probe probe;
     memset(&probe, 0, sizeof probe);
-    for (int rep = 0; rep < 200; rep++) graph_pool_run(pool, pool_probe_fn, &probe);
+    for (int rep = 0; rep < 200; rep++) bb_pool_run(pool, pool_probe_fn, &probe);
     for (int t = 0; t < 3; t++) {
         TEST_EQ_INT(probe.hits[t], 200);
         TEST_EQ_INT(probe.n_seen[t], 3);
     }
     TEST_EQ_INT(probe.hits[3], 0);
-    graph_pool_free(pool);
+    bb_pool_free(pool);
     long long lo, hi, covered = 0;
     for (int t = 0; t < 3; t++) {
-        graph_pool_split(10, t, 3, &lo, &hi);
+        bb_pool_split(10, t, 3, &lo, &hi);
         TEST_EQ_INT(lo, covered);
         covered = hi;
     }

@@ -101,12 +101,12 @@ static void test_parallel_batch_loss_is_bitwise_serial(void) {
     double ls = bpr_score_loss(emb, serial, D, u, i, j, N);
     ls += bpr_reg_loss(emb, serial, D, u, i, j, N, 0.01);
     for (int threads = 1; threads <= 3; threads++) {
-        graph_pool *pool = graph_pool_new(threads);
+        bb_pool *pool = bb_pool_new(threads);
         memset(par, 0, ROWS * D * sizeof *par);
         double lp = bpr_batch_loss(pool, emb, par, D, ROWS, u, i, j, N, 0.01);
         TEST_TRUE(lp == ls);
         TEST_TRUE(memcmp(par, serial, ROWS * D * sizeof *par) == 0);
-        graph_pool_free(pool);
+        bb_pool_free(pool);
     }
     free(emb);
     free(serial);
@@ -123,7 +123,7 @@ static void test_adam_matches_nn_adam_bitwise(void) {
     size_t n = (size_t)ps->total;
     float *p = bb_malloc(n * sizeof *p), *m = bb_calloc(n, sizeof *m), *v = bb_calloc(n, sizeof *v);
     memcpy(p, ps->data, n * sizeof *p);
-    graph_pool *pool = graph_pool_new(3);
+    bb_pool *pool = bb_pool_new(3);
     nn_adam opt = nn_adam_default(1e-3f);
     for (int step = 1; step <= 5; step++) {
         for (size_t k = 0; k < n; k++) ps->grad[k] = (float)(bb_rng_uniform(&r) - 0.5) * (k % 5 ? 1.0f : 0.0f);
@@ -134,7 +134,7 @@ static void test_adam_matches_nn_adam_bitwise(void) {
         TEST_TRUE(memcmp(m, ps->m, n * sizeof *m) == 0);
         TEST_TRUE(memcmp(v, ps->v, n * sizeof *v) == 0);
     }
-    graph_pool_free(pool);
+    bb_pool_free(pool);
     free(p);
     free(m);
     free(v);
@@ -183,7 +183,7 @@ static void test_fused_lightgcn_step_matches_tape_and_gradcheck(void) {
     for (size_t k = 0; k < cells; k++) ego->data[k] = (float)(bb_rng_uniform(&r) - 0.5);
 
     /* fused: final rows of the batch, loss, gradient back through P */
-    graph_pool *pool = graph_pool_new(2);
+    bb_pool *pool = bb_pool_new(2);
     lgcn_plan p;
     lgcn_plan_init(&p, &g, d, layers, pool);
     int32_t rows[] = {0, 2, 4, 5, 6, 7, 8};
@@ -221,7 +221,7 @@ static void test_fused_lightgcn_step_matches_tape_and_gradcheck(void) {
     free(gf);
     free(ge);
     lgcn_plan_free(&p);
-    graph_pool_free(pool);
+    bb_pool_free(pool);
     nn_tensor_free(ego);
     graph_adj_free(&g);
 }

@@ -17,18 +17,18 @@ typedef struct gemm_job {
 static void rows_worker(void *ctx, int t, int parts) {
     const gemm_job *j = ctx;
     long long lo, hi;
-    graph_pool_split((long long)j->M, t, parts, &lo, &hi);
+    bb_pool_split((long long)j->M, t, parts, &lo, &hi);
     if (hi <= lo) return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, j->trans_b ? CblasTrans : CblasNoTrans,
                 (int)(hi - lo), j->N, j->K, 1.0f, j->A + lo * j->lda, j->lda, j->B, j->ldb,
                 j->beta, j->C + lo * j->ldc, j->ldc);
 }
 
-void beat_gemm_rows(graph_pool *pool, int trans_b, int64_t M, int N, int K, const float *A,
+void beat_gemm_rows(bb_pool *pool, int trans_b, int64_t M, int N, int K, const float *A,
                     int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0) return;
     gemm_job j = {trans_b, M, N, K, A, B, lda, ldb, ldc, beta, C, 0};
-    graph_pool_run(pool, rows_worker, &j);
+    bb_pool_run(pool, rows_worker, &j);
 }
 
 /* Column blocks are multiples of 16 floats (one AVX-512 vector) where the width allows. */
@@ -36,7 +36,7 @@ static void cols_worker(void *ctx, int t, int parts) {
     const gemm_job *j = ctx;
     const long long blocks = (j->N + 15) / 16;
     long long lo, hi;
-    graph_pool_split(blocks, t, parts, &lo, &hi);
+    bb_pool_split(blocks, t, parts, &lo, &hi);
     lo *= 16, hi *= 16;
     if (hi > j->N) hi = j->N;
     if (hi <= lo) return;
@@ -44,9 +44,9 @@ static void cols_worker(void *ctx, int t, int parts) {
                 1.0f, j->A, j->lda, j->B + lo, j->ldb, 1.0f, j->C + lo, j->ldc);
 }
 
-void beat_gemm_at_b(graph_pool *pool, int M, int N, int64_t n, const float *A, int lda,
+void beat_gemm_at_b(bb_pool *pool, int M, int N, int64_t n, const float *A, int lda,
                     const float *B, int ldb, float *C, int ldc) {
     if (n <= 0) return;
     gemm_job j = {0, M, N, 0, A, B, lda, ldb, ldc, 1.0f, C, n};
-    graph_pool_run(pool, cols_worker, &j);
+    bb_pool_run(pool, cols_worker, &j);
 }

@@ -1,4 +1,4 @@
-/* beat_gemm — dense products of BEAT stage 1 split across a graph_pool, each worker calling
+/* beat_gemm — dense products of BEAT stage 1 split across a bb_pool, each worker calling
  * single-threaded OpenBLAS sgemm on its part (OpenBLAS itself must run at one thread).
  *
  * One level of threading, and no OpenBLAS worker threads spinning while the pool's kernels
@@ -10,16 +10,16 @@
 
 #include <stdint.h>
 
-#include "models/graph/graph_pool.h"
+#include "models/base/bb_pool.h"
 
 /* Row-major C (M, N) = A (M, K) op(B) + beta C, op(B) = B (K, N) or B^T for B (N, K) when
  * trans_b; rows of A and C split across the pool. */
-void beat_gemm_rows(graph_pool *pool, int trans_b, int64_t M, int N, int K, const float *A,
+void beat_gemm_rows(bb_pool *pool, int trans_b, int64_t M, int N, int K, const float *A,
                     int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
 /* Row-major C (M, N) += A^T B for A (n, M), B (n, N): columns of C (and B) split across the
  * pool — the weight gradient of a projection. */
-void beat_gemm_at_b(graph_pool *pool, int M, int N, int64_t n, const float *A, int lda,
+void beat_gemm_at_b(bb_pool *pool, int M, int N, int64_t n, const float *A, int lda,
                     const float *B, int ldb, float *C, int ldc);
 
 #endif

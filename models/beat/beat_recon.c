@@ -16,7 +16,7 @@
 
 static void split_rows(int64_t n, int t, int parts, int64_t *lo, int64_t *hi) {
     long long a, b;
-    graph_pool_split((long long)n, t, parts, &a, &b);
+    bb_pool_split((long long)n, t, parts, &a, &b);
     *lo = (int64_t)a;
     *hi = (int64_t)b;
 }
@@ -62,14 +62,14 @@ static void orth_forward_worker(void *ctx, int tid, int n_parts) {
     j->part[tid] = sum;
 }
 
-double beat_orth_forward(graph_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t) {
+double beat_orth_forward(bb_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t) {
     BB_ASSERT(T >= 1 && T <= MAX_T, "beat_orth: token_len %d outside [1, %d]", T, MAX_T);
     if (n <= 0 || T < 2) return 0.0;
     orth_job *j = bb_calloc(1, sizeof *j);
     j->x = x, j->ldx = ldx, j->n = n, j->T = T, j->t = t;
-    graph_pool_run(pool, orth_forward_worker, j);
+    bb_pool_run(pool, orth_forward_worker, j);
     double sum = 0.0;
-    for (int p = 0; p < graph_pool_threads(pool); p++) sum += j->part[p];
+    for (int p = 0; p < bb_pool_threads(pool); p++) sum += j->part[p];
     free(j);
     return sum / ((double)n * T * (T - 1));
 }
@@ -106,14 +106,14 @@ static void orth_backward_worker(void *ctx, int tid, int n_parts) {
     free(dc);
 }
 
-void beat_orth_backward(graph_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t,
+void beat_orth_backward(bb_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t,
                         float w, float *dx) {
     BB_ASSERT(T >= 1 && T <= MAX_T, "beat_orth: token_len %d outside [1, %d]", T, MAX_T);
     if (n <= 0 || T < 2) return;
     orth_job *j = bb_calloc(1, sizeof *j);
     j->x = x, j->ldx = ldx, j->n = n, j->T = T, j->t = t, j->dx = dx;
     j->coef = (float)(4.0 * (double)w / ((double)n * T * (T - 1)));
-    graph_pool_run(pool, orth_backward_worker, j);
+    bb_pool_run(pool, orth_backward_worker, j);
     free(j);
 }
 
@@ -144,12 +144,12 @@ static void rec_build_worker(void *ctx, int tid, int n_parts) {
     }
 }
 
-void beat_rec_build(graph_pool *pool, const float *micro, const float *macro, int64_t n, int T,
+void beat_rec_build(bb_pool *pool, const float *micro, const float *macro, int64_t n, int T,
                     int d, float *rec) {
     BB_ASSERT(micro || macro, "beat_rec_build: needs micro or macro tokens");
     if (n <= 0) return;
     rec_job j = {micro, macro, NULL, rec, NULL, n, T, d};
-    graph_pool_run(pool, rec_build_worker, &j);
+    bb_pool_run(pool, rec_build_worker, &j);
 }
 
 static void rec_macro_worker(void *ctx, int tid, int n_parts) {
@@ -166,11 +166,11 @@ static void rec_macro_worker(void *ctx, int tid, int n_parts) {
     }
 }
 
-void beat_rec_backward_macro(graph_pool *pool, const float *drec, int64_t n, int T, int d,
+void beat_rec_backward_macro(bb_pool *pool, const float *drec, int64_t n, int T, int d,
                              float *dmacro) {
     if (n <= 0) return;
     rec_job j = {NULL, NULL, drec, NULL, dmacro, n, T, d};
-    graph_pool_run(pool, rec_macro_worker, &j);
+    bb_pool_run(pool, rec_macro_worker, &j);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -214,13 +214,13 @@ static void score_worker(void *ctx, int tid, int n_parts) {
     }
 }
 
-beat_recon_state beat_recon_forward(graph_pool *pool, const float *rec_u, const float *rec_i,
+beat_recon_state beat_recon_forward(bb_pool *pool, const float *rec_u, const float *rec_i,
                                     int64_t W, const int32_t *pu, const int32_t *pi,
                                     const float *label, int64_t P, float *scores) {
     beat_recon_state st = {0.0, 0.0, 0.0, 0, 0};
     if (P <= 0) return st;
     score_job j = {rec_u, rec_i, W, pu, pi, P, scores, NULL, NULL, NULL, NULL, NULL};
-    graph_pool_run(pool, score_worker, &j);
+    bb_pool_run(pool, score_worker, &j);
     st.smin = st.smax = scores[0];
     for (int64_t p = 1; p < P; p++) {
         if (scores[p] < st.smin) st.smin = scores[p], st.argmin = p;
@@ -257,7 +257,7 @@ static void accumulate_worker(void *ctx, int tid, int n_parts) {
     }
 }
 
-void beat_recon_backward(graph_pool *pool, const beat_recon_state *st, const float *rec_u,
+void beat_recon_backward(bb_pool *pool, const beat_recon_state *st, const float *rec_u,
                          const float *rec_i, int64_t W, const int32_t *pu, const int32_t *pi,
                          const float *label, int64_t P, const float *scores,
                          const beat_pair_index *by_user, const beat_pair_index *by_item,
@@ -281,7 +281,7 @@ void beat_recon_backward(graph_pool *pool, const beat_recon_state *st, const flo
     gscratch[st->argmin] += (float)dmin;
     gscratch[st->argmax] += (float)dmax;
     score_job j = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_user, rec_i, pi, drec_u};
-    graph_pool_run(pool, accumulate_worker, &j);
+    bb_pool_run(pool, accumulate_worker, &j);
     score_job k = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_item, rec_u, pu, drec_i};
-    graph_pool_run(pool, accumulate_worker, &k);
+    bb_pool_run(pool, accumulate_worker, &k);
 }

@@ -22,7 +22,7 @@
  * beat_pair_index_build), so each entity's gradient is summed in pair order by one thread:
  * deterministic for any thread count, no atomics.
  *
- * Threads: graph_pool (NULL = serial), fixed contiguous splits; reductions in double per
+ * Threads: bb_pool (NULL = serial), fixed contiguous splits; reductions in double per
  * part, then in part order.
  */
 #ifndef BEAT_RECON_H
@@ -30,23 +30,23 @@
 
 #include <stdint.h>
 
-#include "models/graph/graph_pool.h"
+#include "models/base/bb_pool.h"
 
 /* ---- orthogonality ------------------------------------------------------------------------ */
 
 /* x: n rows, row r at x + r * ldx, holding T chunks of t floats. */
-double beat_orth_forward(graph_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t);
+double beat_orth_forward(bb_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t);
 /* dx (same layout) += w * dL_orth/dx. */
-void beat_orth_backward(graph_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t,
+void beat_orth_backward(bb_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t,
                         float w, float *dx);
 
 /* ---- behaviour vectors --------------------------------------------------------------------- */
 
 /* rec (n, T, d); micro (n, T, d) and macro (n, d) may each be NULL, not both. */
-void beat_rec_build(graph_pool *pool, const float *micro, const float *macro, int64_t n, int T,
+void beat_rec_build(bb_pool *pool, const float *micro, const float *macro, int64_t n, int T,
                     int d, float *rec);
 /* dmacro (n, d) = sum_k drec[e, k] (overwritten). (The micro gradient is drec itself.) */
-void beat_rec_backward_macro(graph_pool *pool, const float *drec, int64_t n, int T, int d,
+void beat_rec_backward_macro(bb_pool *pool, const float *drec, int64_t n, int T, int d,
                              float *dmacro);
 
 /* ---- reconstruction ------------------------------------------------------------------------ */
@@ -68,12 +68,12 @@ typedef struct beat_recon_state {
 } beat_recon_state;
 
 /* scores (P) receives s_p; rows of rec_u / rec_i are W = T d wide. */
-beat_recon_state beat_recon_forward(graph_pool *pool, const float *rec_u, const float *rec_i,
+beat_recon_state beat_recon_forward(bb_pool *pool, const float *rec_u, const float *rec_i,
                                     int64_t W, const int32_t *pu, const int32_t *pi,
                                     const float *label, int64_t P, float *scores);
 /* drec_u / drec_i = w * dL_rec/drec, overwriting every row of the two indexes (rows without
  * pairs become zero). gscratch: P floats. */
-void beat_recon_backward(graph_pool *pool, const beat_recon_state *st, const float *rec_u,
+void beat_recon_backward(bb_pool *pool, const beat_recon_state *st, const float *rec_u,
                          const float *rec_i, int64_t W, const int32_t *pu, const int32_t *pi,
                          const float *label, int64_t P, const float *scores,
                          const beat_pair_index *by_user, const beat_pair_index *by_item,

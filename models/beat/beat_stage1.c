@@ -200,7 +200,7 @@ int beat_model_init(beat_model *m, const beat_config *cfg, uint64_t seed, int th
 
     /* one level of threads: the pool's workers each call single-threaded OpenBLAS */
     nn_set_threads(1);
-    m->pool = graph_pool_new(m->threads);
+    m->pool = bb_pool_new(m->threads);
     lgcn_plan_init(&m->plan, &m->adj, m->t, cfg->layers, m->pool);
     m->n_sup_threads = m->threads < BEAT_MAX_SUP_THREADS ? m->threads : BEAT_MAX_SUP_THREADS;
     for (int p = 0; p < m->n_sup_threads; p++) m->tape[p] = nn_tape_new();
@@ -243,7 +243,7 @@ void beat_model_free(beat_model *m) {
         free(m->w);
     }
     if (m->pool) lgcn_plan_free(&m->plan);
-    graph_pool_free(m->pool);
+    bb_pool_free(m->pool);
     graph_adj_free(&m->adj);
     for (int p = 0; p < BEAT_MAX_SUP_THREADS; p++) nn_tape_free(m->tape[p]);
     beat_sup_free(m);

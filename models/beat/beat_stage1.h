@@ -52,7 +52,7 @@
 #include "models/beat/beat_features.h"
 #include "models/beat/beat_sup.h"
 #include "models/graph/graph_adj.h"
-#include "models/graph/graph_pool.h"
+#include "models/base/bb_pool.h"
 #include "models/graph/lightgcn.h"
 #include "models/nn/nn_optim.h"
 #include "models/nn/nn_tape.h"
@@ -132,7 +132,7 @@ typedef struct beat_model {
     beat_side side[2];
     graph_adj adj;
     lgcn_plan plan;
-    graph_pool *pool;
+    bb_pool *pool;
     /* supervision: one tape and one shadow of each module per thread (beat_stage1.c) */
     int n_sup_threads;
     nn_tape *tape[BEAT_MAX_SUP_THREADS];

@@ -150,7 +150,7 @@ static void prepare_micro(beat_model *m, int s, bb_rng *mask_rng, sup_run *r) {
     r->side_rows[s] = rows, r->side_len[s] = len, r->side_masked[s] = masked;
     for (int p = 0; p < parts; p++) {
         long long lo, hi;
-        graph_pool_split((long long)n, p, parts, &lo, &hi);
+        bb_pool_split((long long)n, p, parts, &lo, &hi);
         if (hi <= lo) continue;
         sup_part *q = &r->part[p][s];
         q->n = hi - lo;
@@ -215,7 +215,7 @@ void beat_supervision(beat_model *m, const beat_batch *bt, beat_losses *L) {
             if (m->side[s].has_sup)
                 memset(m->shadow_grad[s], 0,
                        (size_t)m->n_sup_threads * (size_t)m->sup_span[s] * sizeof(float));
-        graph_pool_run(m->pool, sup_worker, r);
+        bb_pool_run(m->pool, sup_worker, r);
     }
     const int d = m->d, W = m->T * m->d;
     if (r->mu) {

@@ -30,7 +30,7 @@ typedef struct adam_job {
 static void adam_worker(void *ctx, int t, int n_parts) {
     const adam_job *j = ctx;
     long long lo, hi;
-    graph_pool_split((long long)(j->hi - j->lo), t, n_parts, &lo, &hi);
+    bb_pool_split((long long)(j->hi - j->lo), t, n_parts, &lo, &hi);
     const int64_t at = j->lo + (int64_t)lo;
     nn_adam_apply(j->a, j->ps->data + at, j->ps->m + at, j->ps->v + at, j->ps->grad + at,
                   (size_t)(hi - lo));
@@ -38,7 +38,7 @@ static void adam_worker(void *ctx, int t, int n_parts) {
 
 void beat_adam_block(beat_model *m, const nn_adam_consts *a, int64_t lo, int64_t hi) {
     adam_job j = {m->params, a, lo, hi};
-    graph_pool_run(m->pool, adam_worker, &j);
+    bb_pool_run(m->pool, adam_worker, &j);
 }
 
 void beat_step_update(beat_model *m) {

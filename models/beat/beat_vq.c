@@ -16,7 +16,7 @@
 
 static void split_rows(int64_t n, int t, int parts, int64_t *lo, int64_t *hi) {
     long long a, b;
-    graph_pool_split((long long)n, t, parts, &a, &b);
+    bb_pool_split((long long)n, t, parts, &a, &b);
     *lo = (int64_t)a;
     *hi = (int64_t)b;
 }
@@ -94,20 +94,20 @@ size_t beat_vq_search_scratch(int K, int threads) {
     return (size_t)K + (size_t)(threads < 1 ? 1 : threads) * SEARCH_CHUNK_ROWS * (size_t)K;
 }
 
-void beat_vq_search_rows(graph_pool *pool, const float *A, int64_t n, int kdim, int lda,
+void beat_vq_search_rows(bb_pool *pool, const float *A, int64_t n, int kdim, int lda,
                          const float *B, int K, const float *cnorm, const float *scale,
                          int64_t scale_stride, int32_t *idx, int64_t idx_stride,
                          float *scratch) {
     BB_ASSERT(K >= 1 && kdim >= 1, "beat_vq_search: K %d and width %d must be positive", K, kdim);
     if (n <= 0) return;
     search_job j = {A, B, n, kdim, lda, K, cnorm, scale, scale_stride, idx_stride, idx, scratch};
-    graph_pool_run(pool, search_worker, &j);
+    bb_pool_run(pool, search_worker, &j);
 }
 
-void beat_vq_search(graph_pool *pool, const float *z, int64_t n, int d, const float *cb, int K,
+void beat_vq_search(bb_pool *pool, const float *z, int64_t n, int d, const float *cb, int K,
                     int32_t *idx, float *scratch) {
     if (n <= 0) return;
-    const int parts = graph_pool_threads(pool);
+    const int parts = bb_pool_threads(pool);
     float *own = scratch ? NULL : bb_malloc(beat_vq_search_scratch(K, parts) * sizeof(float));
     float *cnorm = scratch ? scratch : own;
     beat_vq_code_norms(cb, K, d, cnorm);
@@ -150,19 +150,19 @@ static void vq_forward_worker(void *ctx, int t, int n_parts) {
     j->part[t][1] = commit_sum;
 }
 
-static int pool_parts(graph_pool *pool) {
-    int n = graph_pool_threads(pool);
+static int pool_parts(bb_pool *pool) {
+    int n = bb_pool_threads(pool);
     BB_ASSERT(n <= MAX_PARTS, "beat_vq: at most %d threads, got %d", MAX_PARTS, n);
     return n;
 }
 
-double beat_vq_forward(graph_pool *pool, const float *z, const float *cb, const int32_t *idx,
+double beat_vq_forward(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
                        int64_t n, int d, const float *z_sg, const float *q_sg, float *st) {
     if (n <= 0) return 0.0;
     vq_job *j = bb_calloc(1, sizeof *j);
     j->z = z, j->cb = cb, j->z_sg = z_sg, j->q_sg = q_sg, j->idx = idx, j->n = n, j->d = d;
     j->st = st;
-    graph_pool_run(pool, vq_forward_worker, j);
+    bb_pool_run(pool, vq_forward_worker, j);
     double cb_sum = 0.0, commit_sum = 0.0;
     for (int t = 0; t < pool_parts(pool); t++) {
         cb_sum += j->part[t][0];
@@ -225,7 +225,7 @@ static void vq_reduce_worker(void *ctx, int t, int n_parts) {
     }
 }
 
-void beat_vq_backward(graph_pool *pool, const float *z, const float *cb, const int32_t *idx,
+void beat_vq_backward(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
                       int64_t n, int d, int K, const float *z_sg, const float *q_sg, float w,
                       float *dz_inout, float *dcb, float *scratch, const float *norms) {
     if (n <= 0) return;
@@ -238,11 +238,11 @@ void beat_vq_backward(graph_pool *pool, const float *z, const float *cb, const i
     j->dz = dz_inout;
     j->dcb = dcb;
     j->norms = norms;
-    const int parts = graph_pool_threads(pool);
+    const int parts = bb_pool_threads(pool);
     float *own = scratch ? NULL : bb_malloc(beat_vq_backward_scratch(K, d, parts) * sizeof(float));
     j->partial = scratch ? scratch : own;
-    graph_pool_run(pool, vq_backward_worker, j);
-    if (dcb) graph_pool_run(pool, vq_reduce_worker, j);
+    bb_pool_run(pool, vq_backward_worker, j);
+    if (dcb) bb_pool_run(pool, vq_reduce_worker, j);
     free(own);
     free(j);
 }
@@ -277,10 +277,10 @@ static void norm_forward_worker(void *ctx, int t, int n_parts) {
     }
 }
 
-void beat_l2norm_forward(graph_pool *pool, float *x, int64_t n, int d, float *norms) {
+void beat_l2norm_forward(bb_pool *pool, float *x, int64_t n, int d, float *norms) {
     if (n <= 0) return;
     norm_job j = {x, NULL, norms, NULL, n, d};
-    graph_pool_run(pool, norm_forward_worker, &j);
+    bb_pool_run(pool, norm_forward_worker, &j);
 }
 
 static void norm_backward_worker(void *ctx, int t, int n_parts) {
@@ -291,9 +291,9 @@ static void norm_backward_worker(void *ctx, int t, int n_parts) {
         norm_backward_row(j->z + r * j->d, j->cnorms[r], j->x + r * j->d, j->d);
 }
 
-void beat_l2norm_backward(graph_pool *pool, const float *z, const float *norms, float *dz,
+void beat_l2norm_backward(bb_pool *pool, const float *z, const float *norms, float *dz,
                           int64_t n, int d) {
     if (n <= 0) return;
     norm_job j = {dz, z, NULL, norms, n, d};
-    graph_pool_run(pool, norm_backward_worker, &j);
+    bb_pool_run(pool, norm_backward_worker, &j);
 }

@@ -25,7 +25,7 @@
  * Normalisation: z = x / max(||x||, 1e-12) per row, as nn_l2_normalize; backward
  * dx = (dz - z (z.dz)) / ||x|| (1/eps on clamped rows), in place.
  *
- * Threads: every kernel takes a graph_pool (NULL = serial) and splits rows (or, for the
+ * Threads: every kernel takes a bb_pool (NULL = serial) and splits rows (or, for the
  * codebook gradient's final sum, codes) into fixed contiguous parts; reductions are summed
  * per part and then in part order, so results are bit-identical for a given thread count.
  * The search splits rows across the pool; each worker runs single-threaded sgemm on chunks
@@ -38,13 +38,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "models/graph/graph_pool.h"
+#include "models/base/bb_pool.h"
 
 #define BEAT_L2_EPS 1e-12
 
 /* idx[r] for n rows of z against K codewords of cb (both row-major, width d). scratch holds
  * beat_vq_search_scratch(K, threads of pool) floats, or is NULL (allocated per call). */
-void beat_vq_search(graph_pool *pool, const float *z, int64_t n, int d, const float *cb, int K,
+void beat_vq_search(bb_pool *pool, const float *z, int64_t n, int d, const float *cb, int K,
                     int32_t *idx, float *scratch);
 size_t beat_vq_search_scratch(int K, int threads);
 
@@ -56,14 +56,14 @@ size_t beat_vq_search_scratch(int K, int threads);
  *     z . c = x . (c W^T) / ||x W||,
  * so A = x (t wide), B = C W^T (K, t), scale = 1 / ||x W|| gives the same comparison with
  * inner dimension t instead of d (equal up to float rounding). */
-void beat_vq_search_rows(graph_pool *pool, const float *A, int64_t n, int kdim, int lda,
+void beat_vq_search_rows(bb_pool *pool, const float *A, int64_t n, int kdim, int lda,
                          const float *B, int K, const float *cnorm, const float *scale,
                          int64_t scale_stride, int32_t *idx, int64_t idx_stride,
                          float *scratch);
 void beat_vq_code_norms(const float *cb, int K, int d, float *cnorm);
 
 /* st (n, d) = z + (q_sg - z_sg); returns the loss value (codebook + 0.5 commitment). */
-double beat_vq_forward(graph_pool *pool, const float *z, const float *cb, const int32_t *idx,
+double beat_vq_forward(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
                        int64_t n, int d, const float *z_sg, const float *q_sg, float *st);
 
 /* dz_inout: dst on entry, dz on return. dcb (K, d) is added to. scratch holds
@@ -71,15 +71,15 @@ double beat_vq_forward(graph_pool *pool, const float *z, const float *cb, const 
  * added in thread order), or is NULL. With norms (the denominators of z = x / |x|) not
  * NULL, each row also goes through the normalisation backward in the same pass, so
  * dz_inout ends as dL/dx — the same numbers as beat_l2norm_backward afterwards. */
-void beat_vq_backward(graph_pool *pool, const float *z, const float *cb, const int32_t *idx,
+void beat_vq_backward(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
                       int64_t n, int d, int K, const float *z_sg, const float *q_sg, float w,
                       float *dz_inout, float *dcb, float *scratch, const float *norms);
 size_t beat_vq_backward_scratch(int K, int d, int threads);
 
 /* In place: x (n, d) -> x / max(||x||, eps); norms[r] = that denominator. */
-void beat_l2norm_forward(graph_pool *pool, float *x, int64_t n, int d, float *norms);
+void beat_l2norm_forward(bb_pool *pool, float *x, int64_t n, int d, float *norms);
 /* In place: dz -> dx for z = normalised rows and their norms. */
-void beat_l2norm_backward(graph_pool *pool, const float *z, const float *norms, float *dz,
+void beat_l2norm_backward(bb_pool *pool, const float *z, const float *norms, float *dz,
                           int64_t n, int d);
 
 #endif

@@ -13,7 +13,7 @@
  * latency, so the source row this many entries ahead is prefetched (measured best). */
 #define LGCN_PREFETCH_AHEAD 8
 
-void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_pool *pool) {
+void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, bb_pool *pool) {
     BB_ASSERT(d > 0 && layers >= 0, "lgcn_plan_init: need d > 0 and layers >= 0 (got %d, %d)",
               d, layers);
     memset(p, 0, sizeof *p);
@@ -29,7 +29,7 @@ void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_p
         p->layer_buf[1] = bb_aligned_malloc(cells * sizeof(float));
         p->sum_buf = bb_aligned_malloc(cells * sizeof(float));
     }
-    p->n_threads = graph_pool_threads(pool);
+    p->n_threads = bb_pool_threads(pool);
     p->row_start = bb_malloc(((size_t)p->n_threads + 1) * sizeof *p->row_start);
     p->sink_buf = bb_malloc((size_t)p->n_threads * (size_t)d * sizeof *p->sink_buf);
     p->row_flag = bb_malloc((size_t)g->n_nodes + 1);
@@ -274,7 +274,7 @@ static void run_layers(lgcn_plan *p, const float *x, const float *in, int first,
         if (!j.last) j.layer_out = p->layer_buf[(l - 1) % 2];
         if (j.last) j.rows = rows, j.n_rows = n_rows, j.sink = sink, j.sink_ctx = sink_ctx;
         if (j.rows) split_list(p, rows, n_rows);
-        graph_pool_run(p->pool, layer_worker, &j);
+        bb_pool_run(p->pool, layer_worker, &j);
         in = j.layer_out;
     }
 }
@@ -282,7 +282,7 @@ static void run_layers(lgcn_plan *p, const float *x, const float *in, int first,
 void lgcn_propagate(lgcn_plan *p, const float *x, float *out, int accumulate) {
     if (p->layers == 0) { /* F = E_0 / 1 */
         copy_job cj = {p, x, out, accumulate, NULL, NULL};
-        graph_pool_run(p->pool, copy_worker, &cj);
+        bb_pool_run(p->pool, copy_worker, &cj);
         return;
     }
     run_layers(p, x, x, 1, out, accumulate, NULL, 0, NULL, NULL, NULL);
@@ -359,7 +359,7 @@ static void propagate_sparse(lgcn_plan *p, const float *x, const int32_t *rows, 
                              float *out, lgcn_row_sink sink, void *sink_ctx) {
     if (p->layers == 0) {
         copy_job cj = {p, x, out, 0, sink, sink_ctx};
-        graph_pool_run(p->pool, copy_worker, &cj);
+        bb_pool_run(p->pool, copy_worker, &cj);
         return;
     }
     /* x is zero outside the listed rows: mark them, so the epilogues skip reading zeros */
@@ -370,7 +370,7 @@ static void propagate_sparse(lgcn_plan *p, const float *x, const int32_t *rows, 
         return;
     }
     restricted_job rj = {p, x, p->layer_buf[0]};
-    graph_pool_run(p->pool, restricted_worker, &rj);
+    bb_pool_run(p->pool, restricted_worker, &rj);
     /* E_1 is in layer_buf[0]; layer 2 onwards are ordinary full layers */
     run_layers(p, x, p->layer_buf[0], 2, out, 0, NULL, 0, sink, sink_ctx, p->row_flag);
 }

@@ -27,13 +27,13 @@
 #include <stdint.h>
 
 #include "models/graph/graph_adj.h"
-#include "models/graph/graph_pool.h"
+#include "models/base/bb_pool.h"
 #include "models/nn/nn_sparse.h"
 #include "models/nn/nn_tape.h"
 
 typedef struct lgcn_plan {
     const graph_adj *g;   /* borrowed */
-    graph_pool *pool;     /* borrowed; NULL = single thread */
+    bb_pool *pool;     /* borrowed; NULL = single thread */
     int d, layers;
     float *layer_buf[2];  /* (n_nodes, d) ping-pong for E_l, l < L */
     float *sum_buf;       /* (n_nodes, d) running E_0 + ... + E_l (L >= 3 only) */
@@ -47,7 +47,7 @@ typedef struct lgcn_plan {
     int32_t *list_start;  /* n_threads + 1: split of a row list by nnz */
 } lgcn_plan;
 
-void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, graph_pool *pool);
+void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, bb_pool *pool);
 void lgcn_plan_free(lgcn_plan *p);
 
 /* out (n_nodes, d) = P x (accumulate = 0) or out += P x (accumulate = 1). x and out must

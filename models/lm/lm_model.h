@@ -105,7 +105,7 @@ void lm_adam_step(lm_model *lm, const nn_adam *opt);
 
 /* The model's thread pool (lm_pool.h), for modules that split their own work (generation,
  * encoding) over the same threads. */
-struct lm_pool *lm_model_pool(lm_model *lm);
+struct bb_pool *lm_model_pool(lm_model *lm);
 
 /* Forward and backward. mode LM_TRAIN adds weight gradients to params->grad; LM_FROZEN
  * computes none. inject_grad (n_inject, C), when not NULL, receives += dloss/dinject_vec.

@@ -16,8 +16,11 @@
 #ifndef LM_POOL_H
 #define LM_POOL_H
 
-typedef struct lm_pool lm_pool;
-typedef void (*lm_pool_fn)(void *ctx, int tid, int n_threads);
+#include "models/base/bb_pool.h"
+
+/* The LM runs on the shared pool; only lm_pool_run adds the OpenBLAS setting. */
+typedef bb_pool lm_pool;
+typedef bb_pool_fn lm_pool_fn;
 
 lm_pool *lm_pool_new(int n_threads); /* n_threads < 1 -> 1 */
 void lm_pool_free(lm_pool *pool);    /* NULL is fine */
