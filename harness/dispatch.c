@@ -19,6 +19,10 @@ static const command commands[] = {
     {"lm", bb_cmd_lm, "the frozen LM: pretrain, generate, encode, bench"},
     {"beat", bb_cmd_beat, "BEAT stage 1 (behaviour tokens) and stage 2 (explainer)"},
     {"run", bb_cmd_run, "one experiment (dataset x method x seed), end to end"},
+    {"sweep", bb_cmd_sweep, "a grid of experiments over config keys x seeds (resumable)"},
+    {"report", bb_cmd_report, "tables (CSV, Markdown) and gnuplot figures of a sweep"},
+    {"compare", bb_cmd_compare, "compare a sweep's results.csv with golden numbers"},
+    {"reproduce", bb_cmd_reproduce, "the paper's tables and ablations on every dataset found"},
     {NULL, NULL, NULL},
 };
 
