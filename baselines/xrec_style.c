@@ -98,6 +98,11 @@ int bb_xrec_embeddings_cached(const char *data_dir, const bb_xrec_config *cfg, u
     char name[64];
     snprintf(name, sizeof name, "lightgcn-%016" PRIx64, h);
     char *dir = bb_path_join(cache_dir, name);
+    int lock = -1;
+    if (bb_lock_entry(dir, &lock, err) != BB_OK) {
+        free(dir);
+        return BB_ERR;
+    }
     char *emb = bb_path_join(dir, "embeddings.safetensors");
     int present = bb_path_exists(emb);
     free(emb);
@@ -126,6 +131,7 @@ int bb_xrec_embeddings_cached(const char *data_dir, const bb_xrec_config *cfg, u
             *made = 1;
         }
     }
+    bb_lock_release(lock);
     if (rc == BB_OK) rc = bb_xrec_embeddings_load(dir, out, err);
     if (rc == BB_OK && run_dir_out)
         *run_dir_out = dir;

@@ -119,7 +119,9 @@ static int resolve_lm(bb_run_state *st, const bb_run_config *cfg, const bb_run_o
         st->lm_dir = bb_strdup(o->lm_dir);
     } else {
         lm_config lc = lm_config_default();
-        if (cfg->lm_config[0]) {
+        if (o->lm_config) {
+            lc = *o->lm_config;
+        } else if (cfg->lm_config[0]) {
             char *text = NULL;
             if (bb_read_file(cfg->lm_config, &text, NULL, err) != BB_OK) return BB_ERR;
             int rc = lm_config_parse_json(cfg->lm_config, text, &lc, err);
@@ -157,6 +159,11 @@ static int resolve_stage1(bb_run_state *st, const bb_run_opts *o, bb_error *err)
     char name[64];
     snprintf(name, sizeof name, "stage1-%016" PRIx64, h);
     st->stage1_dir = bb_path_join(st->cache_dir, name);
+    int lock = -1;
+    if (bb_lock_entry(st->stage1_dir, &lock, err) != BB_OK) {
+        free(s1json);
+        return BB_ERR;
+    }
     char *tokens = bb_path_join(st->stage1_dir, "tokens.csv");
     const int present = bb_path_exists(tokens);
     free(tokens);
@@ -178,6 +185,7 @@ static int resolve_stage1(bb_run_state *st, const bb_run_opts *o, bb_error *err)
     } else {
         bb_run_note("run: BEAT stage 1 reused from %s\n", st->stage1_dir);
     }
+    bb_lock_release(lock);
     free(s1json);
     st->stage1_seconds = bb_now() - t0;
     return rc;
@@ -262,7 +270,8 @@ int bb_run_execute(const bb_run_config *cfg, const bb_run_opts *o, bb_run_result
     st.domain = bb_run_config_domain(cfg, o->data_dir);
     beat_config_default(&st.stage1);
     int rc = BB_OK;
-    if (cfg->stage1_config[0]) rc = bb_run_stage1_config_load(cfg->stage1_config, &st.stage1, err);
+    if (o->stage1_config) st.stage1 = *o->stage1_config;
+    else if (cfg->stage1_config[0]) rc = bb_run_stage1_config_load(cfg->stage1_config, &st.stage1, err);
     st.slots = 1 + st.stage1.token_len;
     if (rc == BB_OK) rc = resolve_split(&st, o, err);
     if (rc == BB_OK) rc = load_inputs(&st, o, err);

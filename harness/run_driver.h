@@ -38,6 +38,8 @@
 
 #include "harness/run_config.h"
 #include "metrics/text_score.h"
+#include "models/beat/beat_stage1.h"
+#include "models/lm/lm_config.h"
 #include "models/base/bb_error.h"
 
 typedef struct bb_run_opts {
@@ -49,6 +51,10 @@ typedef struct bb_run_opts {
     uint64_t seed;
     int threads;
     const char *command; /* recorded in the manifest ("run", "beat explain") */
+    /* Resolved configs that replace cfg->stage1_config / cfg->lm_config when non-NULL (a
+     * sweep holds them in memory after applying its overrides). */
+    const beat_config *stage1_config;
+    const lm_config *lm_config;
 } bb_run_opts;
 
 typedef struct bb_run_result {

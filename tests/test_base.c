@@ -1,6 +1,12 @@
 /* Tests for models/base: RNG streams, atomic files, staged run directories, errors. */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "models/base/bb_error.h"
 #include "models/base/bb_hash.h"
@@ -176,6 +182,42 @@ static void test_hash_fnv1a_reference(void) {
     TEST_TRUE(h == 0x85944171F73967E8ULL);
 }
 
+/* A second process blocks on a held lock and gets it once the holder lets go; the holder's
+ * death (even kill -9) releases it. */
+static void test_lock_excludes_other_processes(void) {
+    bb_error err;
+    char entry[512];
+    snprintf(entry, sizeof entry, "%s", bb_test_tmp_path("cache/entry"));
+    int fd = -1;
+    TEST_OK(bb_lock_entry(entry, &fd, &err), &err);
+    TEST_TRUE(fd >= 0);
+    char lock[600];
+    snprintf(lock, sizeof lock, "%s.lock", entry);
+    pid_t child = fork();
+    TEST_TRUE(child >= 0);
+    if (child == 0) { /* try without blocking: must fail while the parent holds it */
+        int d = open(lock, O_RDWR);
+        _exit(d >= 0 && flock(d, LOCK_EX | LOCK_NB) != 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    TEST_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bb_lock_release(fd);
+    child = fork();
+    TEST_TRUE(child >= 0);
+    if (child == 0) { /* now free: a child takes it and dies holding it */
+        int d = -1;
+        bb_error e2;
+        if (bb_lock_acquire(lock, &d, &e2) != BB_OK) _exit(1);
+        raise(SIGKILL);
+        _exit(1);
+    }
+    waitpid(child, &status, 0);
+    TEST_TRUE(WIFSIGNALED(status));
+    TEST_OK(bb_lock_acquire(lock, &fd, &err), &err); /* the dead holder's lock is gone */
+    bb_lock_release(fd);
+}
+
 const bb_test bb_suite_base[] = {
     {"hash_fnv1a_reference", test_hash_fnv1a_reference},
     {"format_duration", test_format_duration},
@@ -188,6 +230,7 @@ const bb_test bb_suite_base[] = {
     {"atomic_write_and_abort", test_atomic_write_and_abort},
     {"read_missing_file_names_it", test_read_missing_file_names_it},
     {"stage_dir_commit_and_abort", test_stage_dir_commit_and_abort},
+    {"lock_excludes_other_processes", test_lock_excludes_other_processes},
     {"error_prefix", test_error_prefix},
     {NULL, NULL},
 };

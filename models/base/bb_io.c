@@ -4,10 +4,12 @@
 #include "models/base/bb_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -271,4 +273,42 @@ void bb_stage_dir_abort(bb_stage_dir *sd) {
     free(sd->staging);
     free(sd->final);
     sd->staging = sd->final = NULL;
+}
+
+int bb_lock_acquire(const char *path, int *fd, bb_error *err) {
+    *fd = -1;
+    int d = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (d < 0) return bb_fail(err, "%s: cannot open lock file: %s", path, strerror(errno));
+    while (flock(d, LOCK_EX) != 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        close(d);
+        return bb_fail(err, "%s: cannot lock: %s", path, strerror(e));
+    }
+    *fd = d;
+    return BB_OK;
+}
+
+void bb_lock_release(int fd) {
+    if (fd < 0) return;
+    flock(fd, LOCK_UN);
+    close(fd);
+}
+
+int bb_lock_entry(const char *entry, int *fd, bb_error *err) {
+    *fd = -1;
+    const size_t n = strlen(entry);
+    char *lock = bb_malloc(n + 6);
+    memcpy(lock, entry, n);
+    memcpy(lock + n, ".lock", 6);
+    char *slash = strrchr(lock, '/');
+    int rc = BB_OK;
+    if (slash && slash != lock) {
+        *slash = '\0';
+        rc = bb_mkdir_p(lock, err);
+        *slash = '/';
+    }
+    if (rc == BB_OK) rc = bb_lock_acquire(lock, fd, err);
+    free(lock);
+    return rc;
 }

@@ -73,6 +73,16 @@ void bb_stage_dir_abort(bb_stage_dir *sd);
 /* Writes len bytes to DIR/NAME atomically (the run-directory writers' one path). */
 int bb_write_in_dir(const char *dir, const char *name, const void *data, size_t len, bb_error *err);
 
+/* An exclusive advisory lock (flock) on the file PATH, created when absent: blocks while
+ * another process holds it. Cache builders hold "<entry>.lock" around check-build-commit so
+ * concurrent sweep cells (fork or MPI ranks on one file system) build a shared artifact
+ * once. The kernel drops the lock when the process dies, so a kill -9 leaves no stale lock.
+ * *fd receives the descriptor to pass to bb_lock_release. */
+int bb_lock_acquire(const char *path, int *fd, bb_error *err);
+/* bb_lock_acquire on "<entry>.lock", making entry's parent directory first. */
+int bb_lock_entry(const char *entry, int *fd, bb_error *err);
+void bb_lock_release(int fd);
+
 /* Joins directory and file name into a freshly allocated path. */
 char *bb_path_join(const char *dir, const char *name);
 

@@ -32,6 +32,8 @@ int beat_split_cached(const char *cache_dir, const char *data_dir, uint64_t seed
     char name[64];
     snprintf(name, sizeof name, "split-%016" PRIx64 ".csv", h);
     char *path = bb_path_join(cache_dir, name);
+    int lock = -1;
+    if (rc == BB_OK) rc = bb_lock_entry(path, &lock, err);
     if (rc == BB_OK && !bb_path_exists(path)) {
         bb_explanations ex;
         rc = bb_explanations_load(ex_path, &ex, err);
@@ -45,6 +47,7 @@ int beat_split_cached(const char *cache_dir, const char *data_dir, uint64_t seed
             bb_explanations_free(&ex);
         }
     }
+    bb_lock_release(lock);
     free(ex_path);
     if (rc != BB_OK) {
         free(path);
@@ -68,6 +71,10 @@ static uint64_t hash_config(const lm_config *c, uint64_t h) {
     return bb_hash_bytes(buf, (size_t)n, h);
 }
 
+static int lm_cached_build(const char *dir, const char *data_dir, const char *split_path,
+                           const lm_config *cfg, uint64_t seed, int threads, const char *version,
+                           int *made, bb_error *err);
+
 int beat_lm_cached(const char *cache_dir, const char *data_dir, const char *split_path,
                    const lm_config *cfg, uint64_t seed, int threads, const char *version,
                    char **lm_out, int *made, bb_error *err) {
@@ -86,25 +93,34 @@ int beat_lm_cached(const char *cache_dir, const char *data_dir, const char *spli
     char name[64];
     snprintf(name, sizeof name, "lm-%016" PRIx64, h);
     char *dir = bb_path_join(cache_dir, name);
+    int lock = -1;
+    if (bb_lock_entry(dir, &lock, err) != BB_OK) {
+        free(dir);
+        return BB_ERR;
+    }
+    rc = lm_cached_build(dir, data_dir, split_path, cfg, seed, threads, version, made, err);
+    bb_lock_release(lock);
+    if (rc != BB_OK) {
+        free(dir);
+        return BB_ERR;
+    }
+    *lm_out = dir;
+    return BB_OK;
+}
+
+/* Under the entry's lock: reuse DIR when complete, else pretrain into it. */
+static int lm_cached_build(const char *dir, const char *data_dir, const char *split_path,
+                           const lm_config *cfg, uint64_t seed, int threads, const char *version,
+                           int *made, bb_error *err) {
     char *model = bb_path_join(dir, "model.safetensors");
     int present = bb_path_exists(model);
     free(model);
-    if (present) {
-        *lm_out = dir;
-        return BB_OK;
-    }
+    if (present) return BB_OK;
     beat_note("beat: no cached LM for these inputs; pretraining the default LM into %s\n", dir);
-    if (bb_mkdir_p(cache_dir, err) != BB_OK) {
-        free(dir);
-        return BB_ERR;
-    }
     lm_corpus corpus;
-    if (lm_corpus_build(data_dir, split_path, seed, &corpus, err) != BB_OK) {
-        free(dir);
-        return BB_ERR;
-    }
+    if (lm_corpus_build(data_dir, split_path, seed, &corpus, err) != BB_OK) return BB_ERR;
     bb_stage_dir sd;
-    rc = bb_stage_dir_begin(&sd, dir, err);
+    int rc = bb_stage_dir_begin(&sd, dir, err);
     if (rc == BB_OK) {
         lm_train_opts o = {.out_dir = sd.staging, .seed = seed, .threads = threads, .resume = 0,
                            .stop_after = 0, .data_dir = data_dir, .split_path = split_path,
@@ -117,11 +133,7 @@ int beat_lm_cached(const char *cache_dir, const char *data_dir, const char *spli
             bb_stage_dir_abort(&sd);
     }
     lm_corpus_free(&corpus);
-    if (rc != BB_OK) {
-        free(dir);
-        return BB_ERR;
-    }
+    if (rc != BB_OK) return BB_ERR;
     *made = 1;
-    *lm_out = dir;
     return BB_OK;
 }
