@@ -354,6 +354,8 @@ char *bb_run_stage1_config_json(const beat_config *cfg) {
     return bb_config_to_json(beat_schema, cfg);
 }
 
+const bb_cfg_key *bb_run_stage1_schema(void) { return beat_schema; }
+
 static int cmd_explain(int argc, char **argv) {
     const char *data = NULL, *tokens = NULL, *out = NULL, *lm = NULL, *config = NULL;
     const char *domain = NULL, *sets = NULL;

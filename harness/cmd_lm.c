@@ -25,6 +25,7 @@
 #include "models/base/bb_io.h"
 #include "models/base/bb_rng.h"
 #include "models/base/bb_time.h"
+#include "harness/run_stage1.h"
 #include "models/lm/lm_encode.h"
 #include "models/lm/lm_generate.h"
 #include "models/lm/lm_io.h"
@@ -54,6 +55,8 @@ static const bb_cfg_key lm_schema[] = {
     BB_CFG_INT_KEY(lm_config, checkpoint_every, 0, 1000000000, "steps between checkpoints"),
     {0},
 };
+
+const bb_cfg_key *bb_run_lm_schema(void) { return lm_schema; }
 
 static int load_config(const char *path, lm_config *cfg, bb_error *err) {
     *cfg = lm_config_default();
