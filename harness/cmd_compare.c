@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/csv_reader.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/golden.h"
@@ -188,6 +189,28 @@ static int pairs_from_dir(pair_list *pairs, const char *runs, const char *golden
 /* ------------------------------------------------------------------------------------ */
 /* compare                                                                              */
 
+static int count_record(void *ctx, const bb_csv_record *rec, bb_error *err) {
+    (void)err;
+    *(size_t *)ctx += rec->index > 0;
+    return BB_OK;
+}
+
+/* Cells listed in failures.csv beside a sweep's results.csv (sweep contract); 0 when the
+ * file is absent or unreadable (a results file outside a sweep directory). Their metrics
+ * are absent from results.csv, which is why they matter here. */
+static size_t failed_cells(const char *results, char *failures, size_t cap) {
+    const char *slash = strrchr(results, '/');
+    if (slash)
+        snprintf(failures, cap, "%.*s/failures.csv", (int)(slash - results), results);
+    else
+        snprintf(failures, cap, "failures.csv");
+    size_t n = 0;
+    bb_error err;
+    if (!bb_path_exists(failures) || bb_csv_read_file(failures, count_record, &n, &err) != BB_OK)
+        return 0;
+    return n;
+}
+
 static const char *status_name(golden_status s) {
     switch (s) {
     case GOLDEN_SAME: return "same";
@@ -273,7 +296,10 @@ static void print_json_pair_head(FILE *out, const pair *p, int first) {
     bb_json_string(out, p->golden);
 }
 
-/* Compares one pair; returns 1 when it fails the gate or cannot be read, else 0. */
+enum { PAIR_OK = 0, PAIR_FAILED = 1, PAIR_UNREADABLE = 2 };
+
+/* Compares one pair: PAIR_FAILED when a metric fails the gate, PAIR_UNREADABLE when a file
+ * cannot be read (its one-line error printed), else PAIR_OK. */
 static int compare_pair(const pair *p, int top, int json, int first) {
     FILE *human = json ? stderr : stdout;
     golden_table golden, results;
@@ -312,7 +338,12 @@ static int compare_pair(const pair *p, int top, int json, int first) {
     if (warned > MAX_EXTRA_WARNINGS)
         fprintf(stderr, "beatbench: warning: ... and %zu more result rows without a golden row "
                         "in %s\n", warned - MAX_EXTRA_WARNINGS, p->golden);
-    rc = golden_report_failed(&rep);
+    rc = golden_report_failed(&rep) ? PAIR_FAILED : PAIR_OK;
+    char failures[4096];
+    size_t n_failed = rep.missing ? failed_cells(p->results, failures, sizeof failures) : 0;
+    if (n_failed)
+        fprintf(stderr, "beatbench: note: %zu sweep cells failed, so their metrics are missing: "
+                        "see %s\n", n_failed, failures);
     if (json) {
         print_json_pair_head(stdout, p, first);
         fprintf(stdout, ", \"failed\": %s, \"compared\": %zu, \"within\": %zu, \"same\": %zu, "
@@ -343,7 +374,7 @@ read_fail:
         bb_json_string(stdout, err.msg);
         fprintf(stdout, "}");
     }
-    return 1;
+    return PAIR_UNREADABLE;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -366,6 +397,20 @@ static int write_pair(const pair *p, const golden_tolerances *tol, int json, int
     int have_old = 0, rc = 1;
     memset(&old, 0, sizeof old);
     if (golden_table_read(p->results, GOLDEN_READ_RESULTS, &results, &err) != BB_OK) goto done;
+    /* Golden numbers from a sweep with failed cells would lack those cells' metrics, and
+     * the gate would never notice them again. */
+    char failures[4096];
+    size_t n_failed = failed_cells(p->results, failures, sizeof failures);
+    if (n_failed || results.n == 0) {
+        if (n_failed)
+            bb_fail(&err, "%s: %zu sweep cells failed (see %s); fix them before writing golden "
+                          "numbers (nothing was written)", p->results, n_failed, failures);
+        else
+            bb_fail(&err, "%s: no metric rows besides split cost; nothing was written",
+                    p->results);
+        golden_table_free(&results);
+        goto done;
+    }
     if (bb_path_exists(p->golden)) {
         /* A malformed old file stops the write: its tolerances were chosen by someone. */
         if (golden_table_read(p->golden, GOLDEN_READ_GOLDEN, &old, &err) != BB_OK) {
@@ -465,14 +510,18 @@ int bb_cmd_compare(int argc, char **argv) {
             goto done;
         }
     }
+    int metrics_failed = 0;
     if (json) printf("{\"pairs\": [");
-    for (size_t k = 0; k < pairs.n; k++)
-        failed |= write ? write_pair(&pairs.items[k], &tol, json, k == 0)
-                        : compare_pair(&pairs.items[k], top, json, k == 0);
+    for (size_t k = 0; k < pairs.n; k++) {
+        int r = write ? write_pair(&pairs.items[k], &tol, json, k == 0)
+                      : compare_pair(&pairs.items[k], top, json, k == 0);
+        failed |= r != PAIR_OK;
+        metrics_failed |= r == PAIR_FAILED;
+    }
     if (json) printf("], \"ok\": %s}\n", failed ? "false" : "true");
-    if (failed && !write && !json)
-        fprintf(stderr, "beatbench: compare: FAILED (metrics beyond tolerance, missing or NaN, "
-                        "or unreadable files; listed above)\n");
+    if (metrics_failed && !write && !json)
+        fprintf(stderr, "beatbench: compare: FAILED (metrics beyond tolerance, missing or NaN; "
+                        "listed above)\n");
     rc = failed ? BB_EXIT_DATA : BB_EXIT_OK;
 done:
     golden_tolerances_free(&tol);
