@@ -1,7 +1,8 @@
 /* Tests for BEAT's semantic supervision on the nn tape (models/beat/beat_sup.h): InfoNCE by
  * hand and by nn_gradcheck, the masked phrase reconstruction by nn_gradcheck and against a
  * straightforward full-attention reference (the masked-query folding must not change the
- * loss or its gradients), and the mask picking. */
+ * loss or its gradients), the fused stage-1 pass against the tape (same loss and gradients,
+ * bit-identical runs), and the mask picking. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #include "models/base/bb_rng.h"
+#include "models/base/bb_pool.h"
+#include "models/beat/beat_stage1_micro.h"
 #include "models/beat/beat_sup.h"
 #include "models/nn/nn.h"
 #include "tests/testhelp.h"
@@ -219,6 +222,72 @@ static void test_micro_equals_full_attention(void) {
     TEST_NEAR(worst_par, 0.0, 1e-5 * fmax(1.0, norm));
 }
 
+/* The fused pass (beat_stage1_micro.h) against the tape version: loss, token and parameter
+ * gradients (times the weight), with 1 and 2 threads; a second run is bit-identical. The
+ * token rows are handed in shuffled, as a batch's rows are. */
+static void test_micro_fused_equals_tape(void) {
+    micro_fix f;
+    micro_fix_init(&f);
+    const int B = f.B, T = f.T, d = f.d;
+    const float weight = 1.7f;
+    nn_tape *tp = nn_tape_new();
+    nn_params_zero_grad(f.ps);
+    nn_tensor_zero_grad(f.tokens);
+    nn_tensor *l = micro_loss(tp, NULL, 0, &f);
+    const double want = l->data[0];
+    nn_tape_backward(tp, l);
+    float *want_tok = malloc((size_t)f.tokens->numel * sizeof(float));
+    float *want_par = malloc((size_t)f.ps->total * sizeof(float));
+    memcpy(want_tok, f.tokens->grad, (size_t)f.tokens->numel * sizeof(float));
+    memcpy(want_par, f.ps->grad, (size_t)f.ps->total * sizeof(float));
+    nn_tape_free(tp);
+    /* entity b's tokens at table row token_row[b], phrases at phrase_row[b] */
+    const int32_t token_row[3] = {2, 0, 1}, phrase_row[3] = {0, 1, 2};
+    float *table = calloc((size_t)B * T * d, sizeof(float));
+    float *dtable = calloc((size_t)B * T * d, sizeof(float));
+    float *first_par = malloc((size_t)f.ps->total * sizeof(float));
+    float *first_tok = malloc((size_t)B * T * d * sizeof(float));
+    for (int b = 0; b < B; b++)
+        memcpy(table + (size_t)token_row[b] * T * d, f.tokens->data + (size_t)b * T * d,
+               (size_t)T * d * sizeof(float));
+    for (int threads = 1; threads <= 2; threads++) {
+        bb_pool *pool = bb_pool_new(threads);
+        beat_micro_ws ws = {0};
+        for (int run = 0; run < 2; run++) {
+            nn_params_zero_grad(f.ps);
+            memset(dtable, 0, (size_t)B * T * d * sizeof(float));
+            beat_micro_rows mr = {B, f.M, f.len, f.masked, f.phrases, phrase_row,
+                                  table, dtable, token_row};
+            double got = beat_micro_sup_fused(pool, &f.sup, &mr, weight, &ws);
+            TEST_NEAR(got, want, 1e-6 * fmax(1.0, fabs(want)));
+            double worst_tok = 0, worst_par = 0, norm = 0;
+            for (int b = 0; b < B; b++)
+                for (int c = 0; c < T * d; c++) {
+                    float g = dtable[(size_t)token_row[b] * T * d + c];
+                    worst_tok = fmax(worst_tok, fabs(g - weight * want_tok[(size_t)b * T * d + c]));
+                }
+            for (int64_t i = 0; i < f.ps->total; i++) {
+                worst_par = fmax(worst_par, fabs(f.ps->grad[i] - weight * want_par[i]));
+                norm = fmax(norm, fabs(weight * want_par[i]));
+            }
+            TEST_NEAR(worst_tok, 0.0, 1e-5);
+            TEST_NEAR(worst_par, 0.0, 1e-5 * fmax(1.0, norm));
+            if (run == 0) {
+                memcpy(first_par, f.ps->grad, (size_t)f.ps->total * sizeof(float));
+                memcpy(first_tok, dtable, (size_t)B * T * d * sizeof(float));
+            } else {
+                TEST_TRUE(memcmp(first_par, f.ps->grad, (size_t)f.ps->total * sizeof(float)) == 0);
+                TEST_TRUE(memcmp(first_tok, dtable, (size_t)B * T * d * sizeof(float)) == 0);
+            }
+        }
+        beat_micro_ws_free(&ws);
+        bb_pool_free(pool);
+    }
+    TEST_TRUE(want > 1e-3);
+    free(table), free(dtable), free(first_par), free(first_tok), free(want_tok), free(want_par);
+    micro_fix_free(&f);
+}
+
 /* ------------------------------------------------------------------------------------------
  * Masks */
 
@@ -269,6 +338,7 @@ const bb_test bb_suite_beat_sup[] = {
     {"infonce_gradcheck", test_infonce_gradcheck},
     {"micro_gradcheck", test_micro_gradcheck},
     {"micro_equals_full_attention", test_micro_equals_full_attention},
+    {"micro_fused_equals_tape", test_micro_fused_equals_tape},
     {"mask_count", test_mask_count},
     {"mask_picking", test_mask_picking},
     {NULL, NULL},

@@ -202,9 +202,7 @@ int beat_model_init(beat_model *m, const beat_config *cfg, uint64_t seed, int th
     nn_set_threads(1);
     m->pool = bb_pool_new(m->threads);
     lgcn_plan_init(&m->plan, &m->adj, m->t, cfg->layers, m->pool);
-    m->n_sup_threads = m->threads < BEAT_MAX_SUP_THREADS ? m->threads : BEAT_MAX_SUP_THREADS;
-    for (int p = 0; p < m->n_sup_threads; p++) m->tape[p] = nn_tape_new();
-    beat_sup_setup(m);
+    m->tape = nn_tape_new();
     beat_work *w = bb_calloc(1, sizeof *w);
     m->w = w;
     w->pcap = 2 * (int64_t)cfg->batch;
@@ -227,6 +225,11 @@ int beat_model_init(beat_model *m, const beat_config *cfg, uint64_t seed, int th
     w->bu = bb_malloc(pc * sizeof *w->bu), w->bi = bb_malloc(pc * sizeof *w->bi);
     w->blabel = bb_malloc(pc * sizeof *w->blabel);
     w->btrain = bb_malloc(pc * sizeof *w->btrain);
+    const size_t mask_slots = (size_t)beat_micro_mask_count(m->T, cfg->mask_ratio);
+    w->sup_rows = bb_malloc(((size_t)cap_max + 1) * sizeof *w->sup_rows);
+    w->sup_prow = bb_malloc(((size_t)cap_max + 1) * sizeof *w->sup_prow);
+    w->sup_len = bb_malloc(((size_t)cap_max + 1) * sizeof *w->sup_len);
+    w->sup_masked = bb_malloc(((size_t)cap_max * mask_slots + 1) * sizeof *w->sup_masked);
     m->perm = bb_malloc((n_train + 1) * sizeof *m->perm);
     return BB_OK;
 }
@@ -239,15 +242,15 @@ void beat_model_free(beat_model *m) {
         free(m->w->F), free(m->w->dF), free(m->w->nodes), free(m->w->lu), free(m->w->li);
         free(m->w->scores), free(m->w->g), free(m->w->bu), free(m->w->bi), free(m->w->blabel);
         free(m->w->btrain), free(m->w->search), free(m->w->fold), free(m->w->inv);
-        free(m->w->vqgrad);
+        free(m->w->vqgrad), free(m->w->sup_rows), free(m->w->sup_prow), free(m->w->sup_len);
+        free(m->w->sup_masked);
+        beat_micro_ws_free(&m->w->micro_ws);
         free(m->w);
     }
     if (m->pool) lgcn_plan_free(&m->plan);
     bb_pool_free(m->pool);
     graph_adj_free(&m->adj);
-    for (int p = 0; p < BEAT_MAX_SUP_THREADS; p++) nn_tape_free(m->tape[p]);
-    beat_sup_free(m);
-    free(m->shadow_grad[0]), free(m->shadow_grad[1]);
+    nn_tape_free(m->tape);
     nn_params_free(m->params);
     free(m->perm);
     memset(m, 0, sizeof *m);

@@ -25,8 +25,9 @@
  *
  * Computation. The forward and backward passes are fused kernels over flat buffers (sgemm
  * for the projections and the codeword search, beat_vq.h, beat_recon.h, beat_gemm.h), the
- * supervision runs on per-thread nn tapes whose leaves are copies of the token rows it
- * reads (beat_stage1_sup.c), and Adam (torch's formula, the same float operations as
+ * micro supervision is one fused pass per side (beat_stage1_micro.h), the macro InfoNCE
+ * runs on an nn tape whose leaves are copies of the token rows it reads
+ * (beat_stage1_sup.c), and Adam (torch's formula, the same float operations as
  * nn_adam_step) updates every parameter, split across the pool's threads — in training the
  * ego rows are updated as the graph backward produces their gradients. OpenBLAS runs at one
  * thread inside the pool's workers. Results are bit-identical for the same seed and thread
@@ -98,8 +99,6 @@ typedef struct beat_side {
 
 typedef struct beat_work beat_work; /* buffers (beat_stage1.c) */
 
-#define BEAT_MAX_SUP_THREADS 16 /* supervision parts per step (more threads idle there) */
-
 /* Where a training step spends its time (accumulated over steps): wall seconds, process CPU
  * seconds and the calling thread's CPU seconds of each phase. On a machine shared with other
  * jobs, max(main CPU, process CPU / threads) estimates the phase's wall time alone. */
@@ -133,12 +132,7 @@ typedef struct beat_model {
     graph_adj adj;
     lgcn_plan plan;
     bb_pool *pool;
-    /* supervision: one tape and one shadow of each module per thread (beat_stage1.c) */
-    int n_sup_threads;
-    nn_tape *tape[BEAT_MAX_SUP_THREADS];
-    beat_micro_sup shadow[BEAT_MAX_SUP_THREADS][2];
-    float *shadow_grad[2];
-    int64_t sup_span[2];
+    nn_tape *tape; /* the macro InfoNCE's (beat_stage1_sup.c) */
     /* borrowed */
     const int32_t *train_u, *train_i;
     size_t n_train;

@@ -7,6 +7,7 @@
 
 #include "models/beat/beat_recon.h"
 #include "models/beat/beat_stage1.h"
+#include "models/beat/beat_stage1_micro.h"
 #include "models/nn/nn_optim.h"
 
 /* Per side: the rows (distinct entities) of the current batch or encoding chunk. */
@@ -40,6 +41,10 @@ struct beat_work {
     int64_t pcap;       /* pairs a batch holds: 2 x batch */
     int32_t *lu, *li;   /* (pcap) local rows of each pair */
     float *scores, *g;  /* (pcap) */
+    /* micro supervision: per entity with phrases, its local row, phrase row, phrase count;
+     * its masked positions; the fused pass's scratch */
+    int32_t *sup_rows, *sup_prow, *sup_len, *sup_masked;
+    beat_micro_ws micro_ws;
     /* epoch staging */
     int32_t *bu, *bi, *btrain;
     float *blabel;
@@ -60,11 +65,8 @@ void beat_clock_start(beat_clock *c);
 /* Adds the time since the last start/lap to phase ph and restarts. */
 void beat_clock_lap(beat_clock *c, beat_phase_times *t, int ph);
 
-/* Supervision (beat_stage1_sup.c): shadows of the modules per thread (after the registry
- * is finalised) and their release; the forward and backward of one step, which adds the
+/* Supervision (beat_stage1_sup.c): the forward and backward of one step, which adds the
  * token gradients into the sides' dmac / drec and the modules' gradients into the registry. */
-void beat_sup_setup(beat_model *m);
-void beat_sup_free(beat_model *m);
 void beat_supervision(beat_model *m, const beat_batch *bt, beat_losses *L);
 
 /* Rows s->ent[0..n) of side `side`: graph rows from w->F (gathered into row-major (n, D)),
