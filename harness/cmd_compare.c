@@ -320,6 +320,7 @@ static int compare_pair(const pair *p, int top, int json, int first) {
     size_t n_rank = 0;
     size_t *rank = golden_report_ranked(&rep, &n_rank);
     print_table(human, p, &rep, rank, n_rank, top);
+    fflush(human); /* the table before the failure lines in a log that merges both streams */
     char line[2048];
     for (size_t k = 0; k < n_rank; k++) { /* every failure, not only the shown ones */
         const golden_entry *e = &rep.entries[rank[k]];
