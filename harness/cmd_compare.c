@@ -495,7 +495,8 @@ int bb_cmd_compare(int argc, char **argv) {
         goto done;
     }
     if (n_results == 0 && !runs_dir) {
-        rc = bb_cli_usage(spec.name, "nothing to compare: give --results R --golden G or --dir RUNS");
+        rc = bb_cli_usage(spec.name,
+                          "nothing to compare: give --results R --golden G or --dir RUNS");
         goto done;
     }
     if (top < 0) {

@@ -585,8 +585,8 @@ int golden_write(const char *path, const golden_table *results, const golden_tab
         stats->rows++;
     }
     if (bb_atomic_commit(&af, err) != BB_OK) goto fail_early;
-    if (old)
-        for (size_t k = 0; k < old->n; k++) stats->dropped += !find_row(rs, results->n, &old->rows[k]);
+    for (size_t k = 0; old && k < old->n; k++)
+        stats->dropped += !find_row(rs, results->n, &old->rows[k]);
     free(rs);
     free(os);
     return BB_OK;

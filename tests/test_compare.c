@@ -1,152 +1,27 @@
-/* Tests for `beatbench compare` and harness/golden: reading results and golden files,
- * joining and judging drifts against absolute tolerances, failure messages naming the golden
- * file's line, extra rows as warnings, tolerance tables (first match wins), atomic --write
- * that keeps existing tolerances, one-line errors for malformed files, usage errors, --dir
- * pairing and --json. Fixtures: tests/fixtures/compare/ (results.csv is sweep-shaped with cost
- * rows; golden.csv holds the same numbers with hand-picked tolerances). */
-#include <dirent.h>
-#include <fcntl.h>
+/* Tests for harness/golden: reading results and golden files (cost rows skipped, one-line
+ * errors naming file, line and field), joining and judging drifts against absolute
+ * tolerances, worst-first ranking and messages naming the golden line, tolerance tables
+ * (first match wins; the shipped table's defaults), and --write: kept tolerances, pattern
+ * defaults, atomic on error, refused after failed sweep cells. Fixtures:
+ * tests/fixtures/compare/ (results.csv is sweep-shaped with cost rows; golden.csv holds the
+ * same numbers with hand-picked tolerances). The command line: tests/test_compare_cli.c. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <cjson/cJSON.h>
-
-#include "harness/commands.h"
 #include "harness/golden.h"
 #include "models/base/bb_io.h"
 #include "tests/testhelp.h"
+#include "tests/util/compare_testutil.h"
 
 /* ------------------------------------------------------------------------------------ */
-/* helpers                                                                              */
+/* library                                                                              */
 
-#define FIXTURES "tests/fixtures/compare/"
-#define BLEU4_KEY "synth/beat/default/seed 1/test/bleu4"
-
-/* A path under the test's scratch directory in a caller buffer (bb_test_tmp_path's buffer is
- * shared). */
-static char *tmp_path(char *buf, size_t cap, const char *name) {
-    snprintf(buf, cap, "%s", bb_test_tmp_path(name));
-    return buf;
-}
-
-static char *slurp(const char *path) {
-    char *text = NULL;
-    size_t len = 0;
-    bb_error err;
-    if (bb_read_file(path, &text, &len, &err) != BB_OK) return bb_strdup("");
-    return text;
-}
-
-static int write_text(const char *path, const char *text) {
-    bb_error err;
-    return bb_write_file_atomic(path, text, strlen(text), &err);
-}
-
-/* text with its 1-based line `line` replaced by `with` (NULL deletes the line). */
-static char *replace_line(const char *text, int line, const char *with) {
-    size_t cap = strlen(text) + (with ? strlen(with) : 0) + 2;
-    char *out = bb_malloc(cap), *o = out;
-    int at = 1;
-    for (const char *p = text; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
-        if (at == line) {
-            if (with) o += sprintf(o, "%s\n", with);
-        } else {
-            memcpy(o, p, len);
-            o += len;
-        }
-        p += len;
-        at++;
-    }
-    *o = '\0';
-    return out;
-}
-
-/* Writes the fixture `name` with line `line` replaced (or deleted) to the scratch file `as`. */
-static int fixture_variant(const char *name, int line, const char *with, const char *as) {
-    char *text = slurp(name);
-    char *changed = replace_line(text, line, with);
-    int rc = write_text(as, changed);
-    free(text);
-    free(changed);
-    return rc;
-}
-
-static int count_lines(const char *s) {
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
-}
-
-typedef struct cli_result {
-    int rc;
-    char *out, *err; /* owned */
-} cli_result;
-
-static void cli_result_free(cli_result *r) {
-    free(r->out);
-    free(r->err);
-}
-
-/* Runs `beatbench compare ARGS` through bb_cli_main with stdout and stderr captured. */
-static cli_result run_compare(const char *const *args) {
-    char *argv[32];
-    int argc = 0;
-    argv[argc++] = (char *)"compare";
-    for (; args[argc - 1]; argc++) argv[argc] = (char *)args[argc - 1];
-    char out_path[1024], err_path[1024];
-    tmp_path(out_path, sizeof out_path, "captured_stdout.txt");
-    tmp_path(err_path, sizeof err_path, "captured_stderr.txt");
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    BB_ASSERT(saved_out >= 0 && saved_err >= 0 && fo >= 0 && fe >= 0, "cannot capture output");
-    dup2(fo, 1);
-    dup2(fe, 2);
-    close(fo);
-    close(fe);
-    cli_result r;
-    r.rc = bb_cli_main(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
-}
-
-#define TEST_CONTAINS(hay, needle)                                                          \
-    do {                                                                                    \
-        if (!strstr((hay), (needle))) {                                                     \
-            bb_test_fail(__FILE__, __LINE__, "\"%s\" lacks \"%s\"", (hay), (needle));       \
-            return;                                                                         \
-        }                                                                                   \
-    } while (0)
-
-/* Files named NAME.tmp.* left in dir (an aborted atomic write must leave none). */
-static int temp_files_in(const char *dir) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d) return -1;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) n += strstr(e->d_name, ".tmp.") != NULL;
-    closedir(d);
-    return n;
-}
-
-/* ------------------------------------------------------------------------------------ */
 /* library                                                                              */
 
 static void test_read_results_and_golden(void) {
     golden_table r, g;
     bb_error err;
-    TEST_OK(golden_table_read(FIXTURES "results.csv", GOLDEN_READ_RESULTS, &r, &err), &err);
+    TEST_OK(golden_table_read(CT_FIXTURES "results.csv", GOLDEN_READ_RESULTS, &r, &err), &err);
     TEST_EQ_INT(r.n, 12); /* 15 rows less 3 of split cost */
     TEST_EQ_INT(r.skipped_cost, 3);
     TEST_EQ_INT(r.has_tolerance, 0);
@@ -161,7 +36,7 @@ static void test_read_results_and_golden(void) {
     char key[256];
     golden_row_key(&r.rows[5], key, sizeof key);
     TEST_STR_EQ(key, "synth/beat/default/seed 1/tokens/perplexity/user_macro");
-    TEST_OK(golden_table_read(FIXTURES "golden.csv", GOLDEN_READ_GOLDEN, &g, &err), &err);
+    TEST_OK(golden_table_read(CT_FIXTURES "golden.csv", GOLDEN_READ_GOLDEN, &g, &err), &err);
     TEST_EQ_INT(g.n, 12);
     TEST_EQ_INT(g.has_tolerance, 1);
     TEST_NEAR(g.rows[8].tolerance, 0.005, 0);
@@ -169,31 +44,33 @@ static void test_read_results_and_golden(void) {
     golden_table_free(&r);
     golden_table_free(&g);
     /* a golden file must carry tolerances; a results file read as golden does not */
-    TEST_ERR_CONTAINS(golden_table_read(FIXTURES "results.csv", GOLDEN_READ_GOLDEN, &r, &err),
-                      &err, FIXTURES "results.csv:1: wrong header");
+    TEST_ERR_CONTAINS(golden_table_read(CT_FIXTURES "results.csv", GOLDEN_READ_GOLDEN, &r, &err),
+                      &err, CT_FIXTURES "results.csv:1: wrong header");
 }
 
 static void test_malformed_rows_name_file_line_field(void) {
     golden_table t;
     bb_error err;
-    TEST_ERR_CONTAINS(golden_table_read(FIXTURES "bad_number.csv", GOLDEN_READ_GOLDEN, &t, &err),
+    TEST_ERR_CONTAINS(golden_table_read(CT_FIXTURES "bad_number.csv", GOLDEN_READ_GOLDEN, &t, &err),
                       &err,
-                      FIXTURES "bad_number.csv:3: field 'value': expected a finite number, got "
-                               "\"0.0833x\"");
+                      CT_FIXTURES "bad_number.csv:3: field 'value': expected a finite number, got "
+                                  "\"0.0833x\"");
     TEST_ERR_CONTAINS(
-        golden_table_read(FIXTURES "missing_column.csv", GOLDEN_READ_GOLDEN, &t, &err), &err,
-        FIXTURES "missing_column.csv:4: field 'tolerance': missing (the row has 7 fields, the "
-                 "header 8)");
+        golden_table_read(CT_FIXTURES "missing_column.csv", GOLDEN_READ_GOLDEN, &t, &err), &err,
+        CT_FIXTURES "missing_column.csv:4: field 'tolerance': missing (the row has 7 fields, the "
+                    "header 8)");
     char path[1024];
-    tmp_path(path, sizeof path, "malformed.csv");
+    ct_tmp_path(path, sizeof path, "malformed.csv");
     const char *head = "dataset,method,variant,seed,split,metric,value,tolerance\n";
     static const struct {
         const char *row, *message;
     } cases[] = {
-        {"s,m,v,1,test,bleu4,0.5,-1e-6", ":2: field 'tolerance': expected a non-negative number, got \"-1e-6\""},
+        {"s,m,v,1,test,bleu4,0.5,-1e-6",
+         ":2: field 'tolerance': expected a non-negative number, got \"-1e-6\""},
         {"s,m,v,1,test,bleu4,nan,1e-6", ":2: field 'value': expected a finite number, got \"nan\""},
         {"s,m,v,1,test,bleu4,inf,1e-6", ":2: field 'value': expected a finite number, got \"inf\""},
-        {"s,m,v,1,test,bleu4, 0.5,1e-6", ":2: field 'value': expected a finite number, got \" 0.5\""},
+        {"s,m,v,1,test,bleu4, 0.5,1e-6",
+         ":2: field 'value': expected a finite number, got \" 0.5\""},
         {"s,m,v,1,test,bleu4,0x1p-3,1e-6", ":2: field 'value': expected a finite number"},
         {"s,m,v,one,test,bleu4,0.5,1e-6", ":2: field 'seed': expected an integer, got \"one\""},
         {"s,m,v,1,test,,0.5,1e-6", ":2: field 'metric': expected a non-empty name, got \"\""},
@@ -202,14 +79,14 @@ static void test_malformed_rows_name_file_line_field(void) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char text[512];
         snprintf(text, sizeof text, "%s%s\n", head, cases[k].row);
-        TEST_EQ_INT(write_text(path, text), BB_OK);
+        TEST_EQ_INT(ct_write_text(path, text), BB_OK);
         TEST_ERR_CONTAINS(golden_table_read(path, GOLDEN_READ_GOLDEN, &t, &err), &err,
                           cases[k].message);
         TEST_TRUE(strncmp(err.msg, path, strlen(path)) == 0);
     }
     /* results accept nan (judged later as a failure) but not other junk */
-    TEST_EQ_INT(write_text(path, "dataset,method,variant,seed,split,metric,value\n"
-                                 "s,m,v,1,test,bleu4,nan\ns,m,v,1,test,bleu1,-nan\n"),
+    TEST_EQ_INT(ct_write_text(path, "dataset,method,variant,seed,split,metric,value\n"
+                                    "s,m,v,1,test,bleu4,nan\ns,m,v,1,test,bleu1,-nan\n"),
                 BB_OK);
     TEST_OK(golden_table_read(path, GOLDEN_READ_RESULTS, &t, &err), &err);
     TEST_TRUE(isnan(t.rows[0].value) && isnan(t.rows[1].value));
@@ -221,9 +98,10 @@ static void test_malformed_rows_name_file_line_field(void) {
 static int report_with_results_line(int line, const char *with, golden_table *g, golden_table *r,
                                     golden_report *rep, bb_error *err) {
     char path[1024];
-    tmp_path(path, sizeof path, "results_variant.csv");
-    if (fixture_variant(FIXTURES "results.csv", line, with, path) != BB_OK) return BB_ERR;
-    if (golden_table_read(FIXTURES "golden.csv", GOLDEN_READ_GOLDEN, g, err) != BB_OK) return BB_ERR;
+    ct_tmp_path(path, sizeof path, "results_variant.csv");
+    if (ct_fixture_variant(CT_FIXTURES "results.csv", line, with, path) != BB_OK) return BB_ERR;
+    if (golden_table_read(CT_FIXTURES "golden.csv", GOLDEN_READ_GOLDEN, g, err) != BB_OK)
+        return BB_ERR;
     if (golden_table_read(path, GOLDEN_READ_RESULTS, r, err) != BB_OK) return BB_ERR;
     return golden_compare(g, r, rep, err);
 }
@@ -276,9 +154,9 @@ static void test_compare_judges_each_row(void) {
     golden_report_free(&rep);
     golden_table_free(&g);
     golden_table_free(&r);
-    TEST_OK(report_with_results_line(4, "synth,beat,default,1,test,rougeL_f,nan", &g, &r, &rep,
-                                     &err),
-            &err);
+    TEST_OK(
+        report_with_results_line(4, "synth,beat,default,1,test,rougeL_f,nan", &g, &r, &rep, &err),
+        &err);
     TEST_EQ_INT(rep.nan, 1);
     TEST_EQ_INT(rep.beyond, 1);
     TEST_EQ_INT(rep.entries[2].status, GOLDEN_NAN);
@@ -287,9 +165,9 @@ static void test_compare_judges_each_row(void) {
     golden_table_free(&g);
     golden_table_free(&r);
     /* an extra row alone only warns; an extra NaN row fails */
-    TEST_OK(report_with_results_line(16, "synth,pop,default,1,test,recall@20,nan", &g, &r, &rep,
-                                     &err),
-            &err);
+    TEST_OK(
+        report_with_results_line(16, "synth,pop,default,1,test,recall@20,nan", &g, &r, &rep, &err),
+        &err);
     TEST_EQ_INT(rep.extra, 1);
     TEST_EQ_INT(rep.nan, 1);
     TEST_TRUE(golden_report_failed(&rep));
@@ -303,18 +181,19 @@ static void test_compare_rejects_duplicate_keys(void) {
     golden_report rep;
     bb_error err;
     char path[1024];
-    TEST_ERR_CONTAINS(report_with_results_line(16, "synth,mf,default,2,test,recall@20,0.5", &g, &r,
-                                               &rep, &err),
-                      &err, "results_variant.csv:16: duplicate row for "
-                            "synth/mf/default/seed 2/test/recall@20 (first at line 15)");
+    TEST_ERR_CONTAINS(
+        report_with_results_line(16, "synth,mf,default,2,test,recall@20,0.5", &g, &r, &rep, &err),
+        &err,
+        "results_variant.csv:16: duplicate row for "
+        "synth/mf/default/seed 2/test/recall@20 (first at line 15)");
     golden_table_free(&g);
     golden_table_free(&r);
-    tmp_path(path, sizeof path, "dup_golden.csv");
-    TEST_EQ_INT(fixture_variant(FIXTURES "golden.csv", 13,
-                                "synth,beat,default,1,test,n,40,0", path),
-                BB_OK);
+    ct_tmp_path(path, sizeof path, "dup_golden.csv");
+    TEST_EQ_INT(
+        ct_fixture_variant(CT_FIXTURES "golden.csv", 13, "synth,beat,default,1,test,n,40,0", path),
+        BB_OK);
     TEST_OK(golden_table_read(path, GOLDEN_READ_GOLDEN, &g, &err), &err);
-    TEST_OK(golden_table_read(FIXTURES "results.csv", GOLDEN_READ_RESULTS, &r, &err), &err);
+    TEST_OK(golden_table_read(CT_FIXTURES "results.csv", GOLDEN_READ_RESULTS, &r, &err), &err);
     TEST_ERR_CONTAINS(golden_compare(&g, &r, &rep, &err), &err,
                       "dup_golden.csv:13: duplicate row for synth/beat/default/seed 1/test/n "
                       "(first at line 2)");
@@ -327,17 +206,17 @@ static void test_ranking_worst_first(void) {
     golden_report rep;
     bb_error err;
     char rpath[1024];
-    tmp_path(rpath, sizeof rpath, "ranked.csv");
+    ct_tmp_path(rpath, sizeof rpath, "ranked.csv");
     /* drifts: bleu4 +5e-7 (ratio 0.5), rougeL_f +3e-6 (ratio 3), mf s1 test recall +1e-3
      * (ratio 0.2, largest |drift|), ndcg s2 deleted (missing, first) */
-    char *text = slurp(FIXTURES "results.csv");
-    char *a = replace_line(text, 3, "synth,beat,default,1,test,bleu4,0.083371722911390522");
-    char *b = replace_line(a, 4, "synth,beat,default,1,test,rougeL_f,0.31416226535897931");
-    char *c = replace_line(b, 12, "synth,mf,default,1,test,recall@20,0.17808333333333334");
-    char *d = replace_line(c, 16, NULL);
-    TEST_EQ_INT(write_text(rpath, d), BB_OK);
+    char *text = ct_slurp(CT_FIXTURES "results.csv");
+    char *a = ct_replace_line(text, 3, "synth,beat,default,1,test,bleu4,0.083371722911390522");
+    char *b = ct_replace_line(a, 4, "synth,beat,default,1,test,rougeL_f,0.31416226535897931");
+    char *c = ct_replace_line(b, 12, "synth,mf,default,1,test,recall@20,0.17808333333333334");
+    char *d = ct_replace_line(c, 16, NULL);
+    TEST_EQ_INT(ct_write_text(rpath, d), BB_OK);
     free(text), free(a), free(b), free(c), free(d);
-    TEST_OK(golden_table_read(FIXTURES "golden.csv", GOLDEN_READ_GOLDEN, &g, &err), &err);
+    TEST_OK(golden_table_read(CT_FIXTURES "golden.csv", GOLDEN_READ_GOLDEN, &g, &err), &err);
     TEST_OK(golden_table_read(rpath, GOLDEN_READ_RESULTS, &r, &err), &err);
     TEST_OK(golden_compare(&g, &r, &rep, &err), &err);
     size_t n = 0;
@@ -350,9 +229,9 @@ static void test_ranking_worst_first(void) {
     TEST_STR_EQ(rep.entries[rank[3]].golden->metric, "recall@20");
     char msg[1024];
     golden_entry_message(&rep.entries[rank[1]], &g, &r, msg, sizeof msg);
-    TEST_STR_EQ(msg, FIXTURES "golden.csv:4: synth/beat/default/seed 1/test/rougeL_f: "
-                              "0.3141622653589793 vs golden 0.3141592653589793 "
-                              "(drift +3e-06 > tolerance 1e-06)");
+    TEST_STR_EQ(msg, CT_FIXTURES "golden.csv:4: synth/beat/default/seed 1/test/rougeL_f: "
+                                 "0.3141622653589793 vs golden 0.3141592653589793 "
+                                 "(drift +3e-06 > tolerance 1e-06)");
     golden_entry_message(&rep.entries[rank[0]], &g, &r, msg, sizeof msg);
     TEST_TRUE(strstr(msg, "golden.csv:13: synth/mf/default/seed 2/test/ndcg@20: golden "
                           "0.08771929824561403 missing from ") != NULL);
@@ -423,10 +302,18 @@ static void test_shipped_tolerance_table(void) {
     static const struct {
         const char *metric;
         double tol;
-    } want[] = {{"n", 0},           {"used/item_micro", 0}, {"dead_codes/user_macro", 0},
-                {"bleu4", 1e-6},    {"rougeLsum_f", 1e-6},  {"recall@20", 1e-6},
-                {"hr_micro@50", 1e-6}, {"perplexity/user_micro", 1e-4}, {"len_mean", 1e-5},
-                {"bertscore_f", 1e-5}, {"usr", 1e-6},       {"something_new", 1e-6}};
+    } want[] = {{"n", 0},
+                {"used/item_micro", 0},
+                {"dead_codes/user_macro", 0},
+                {"bleu4", 1e-6},
+                {"rougeLsum_f", 1e-6},
+                {"recall@20", 1e-6},
+                {"hr_micro@50", 1e-6},
+                {"perplexity/user_micro", 1e-4},
+                {"len_mean", 1e-5},
+                {"bertscore_f", 1e-5},
+                {"usr", 1e-6},
+                {"something_new", 1e-6}};
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
         int m = golden_tolerances_match(&t, want[k].metric);
         TEST_TRUE(m >= 0);
@@ -440,7 +327,7 @@ static void test_shipped_tolerance_table(void) {
 
 static void test_write_keeps_tolerances_and_applies_defaults(void) {
     char gpath[1024];
-    tmp_path(gpath, sizeof gpath, "golden/written.csv");
+    ct_tmp_path(gpath, sizeof gpath, "golden/written.csv");
     bb_error err;
     TEST_OK(bb_mkdir_p(bb_test_tmp_path("golden"), &err), &err);
     /* old file: bleu4 hand-tuned to 0.002, a row the results no longer have, and
@@ -449,21 +336,20 @@ static void test_write_keeps_tolerances_and_applies_defaults(void) {
                       "synth,beat,default,1,test,bleu4,0.5,0.002\n"
                       "synth,beat,default,1,test,bleu1,0.9,1e-06\n"
                       "synth,mf,default,1,test,recall@20,0.17,0.005\n";
-    TEST_EQ_INT(write_text(gpath, old), BB_OK);
-    cli_result res = run_compare((const char *const[]){"--results", FIXTURES "results.csv",
-                                                        "--golden", gpath, "--write",
-                                                        "--tolerances", FIXTURES "tolerances.json",
-                                                        NULL});
+    TEST_EQ_INT(ct_write_text(gpath, old), BB_OK);
+    ct_cli_result res = ct_run_compare(
+        (const char *const[]){"--results", CT_FIXTURES "results.csv", "--golden", gpath, "--write",
+                              "--tolerances", CT_FIXTURES "tolerances.json", NULL});
     TEST_EQ_INT(res.rc, 0);
-    TEST_CONTAINS(res.out, "12 rows (2 tolerances kept, 10 from " FIXTURES "tolerances.json, "
+    TEST_CONTAINS(res.out, "12 rows (2 tolerances kept, 10 from " CT_FIXTURES "tolerances.json, "
                            "1 old rows dropped)");
-    cli_result_free(&res);
+    ct_cli_result_free(&res);
     golden_table g, r;
     TEST_OK(golden_table_read(gpath, GOLDEN_READ_GOLDEN, &g, &err), &err);
-    TEST_OK(golden_table_read(FIXTURES "results.csv", GOLDEN_READ_RESULTS, &r, &err), &err);
+    TEST_OK(golden_table_read(CT_FIXTURES "results.csv", GOLDEN_READ_RESULTS, &r, &err), &err);
     TEST_EQ_INT(g.n, 12);
     TEST_EQ_INT(g.skipped_cost, 0); /* cost rows are never written */
-    static const double want_tol[12] = {0,    0.002, 1e-6, 1e-6, 2e-6, 1e-4,
+    static const double want_tol[12] = {0,    0.002, 1e-6,  1e-6, 2e-6, 1e-4,
                                         1e-6, 2e-6,  0.005, 1e-6, 2e-6, 1e-6};
     for (size_t k = 0; k < g.n; k++) {
         TEST_STR_EQ(g.rows[k].metric, r.rows[k].metric); /* results order */
@@ -472,68 +358,69 @@ static void test_write_keeps_tolerances_and_applies_defaults(void) {
     }
     golden_table_free(&g);
     golden_table_free(&r);
-    char *text = slurp(gpath);
+    char *text = ct_slurp(gpath);
     TEST_CONTAINS(text, "synth,beat,default,1,test,bleu4,0.083371222911390527,0.002\n");
     TEST_CONTAINS(text, "synth,beat,default,1,tokens,perplexity/user_macro,7.8958178922713911,"
                         "0.0001\n");
     free(text);
     /* the written file compares clean against its results */
-    res = run_compare((const char *const[]){"--results", FIXTURES "results.csv", "--golden",
-                                             gpath, NULL});
+    res = ct_run_compare(
+        (const char *const[]){"--results", CT_FIXTURES "results.csv", "--golden", gpath, NULL});
     TEST_EQ_INT(res.rc, 0);
-    TEST_CONTAINS(res.out, "compared 12 metrics: 12 within tolerance, 0 beyond, 0 missing, 0 extra");
-    cli_result_free(&res);
+    TEST_CONTAINS(res.out,
+                  "compared 12 metrics: 12 within tolerance, 0 beyond, 0 missing, 0 extra");
+    ct_cli_result_free(&res);
 }
 
 static void test_write_is_atomic_on_error(void) {
     char gpath[1024], rpath[1024], tpath[1024];
-    tmp_path(gpath, sizeof gpath, "atomic/golden.csv");
-    tmp_path(rpath, sizeof rpath, "atomic/results.csv");
-    tmp_path(tpath, sizeof tpath, "atomic/tol.json");
+    ct_tmp_path(gpath, sizeof gpath, "atomic/golden.csv");
+    ct_tmp_path(rpath, sizeof rpath, "atomic/results.csv");
+    ct_tmp_path(tpath, sizeof tpath, "atomic/tol.json");
     bb_error err;
     TEST_OK(bb_mkdir_p(bb_test_tmp_path("atomic"), &err), &err);
-    char *before = slurp(FIXTURES "golden.csv");
-    TEST_EQ_INT(write_text(gpath, before), BB_OK);
+    char *before = ct_slurp(CT_FIXTURES "golden.csv");
+    TEST_EQ_INT(ct_write_text(gpath, before), BB_OK);
     /* a NaN on line 14: thirteen rows are written before the error is found */
-    TEST_EQ_INT(fixture_variant(FIXTURES "results.csv", 14,
-                                "synth,mf,default,1,test,bleu4,nan", rpath),
+    TEST_EQ_INT(ct_fixture_variant(CT_FIXTURES "results.csv", 14,
+                                   "synth,mf,default,1,test,bleu4,nan", rpath),
                 BB_OK);
-    cli_result res = run_compare((const char *const[]){"--results", rpath, "--golden", gpath,
-                                                        "--write", "--tolerances",
-                                                        FIXTURES "tolerances.json", NULL});
+    ct_cli_result res =
+        ct_run_compare((const char *const[]){"--results", rpath, "--golden", gpath, "--write",
+                                             "--tolerances", CT_FIXTURES "tolerances.json", NULL});
     TEST_EQ_INT(res.rc, 1);
     TEST_CONTAINS(res.err, "results.csv:14: synth/mf/default/seed 1/test/bleu4: value nan is not "
                            "a finite number");
-    TEST_EQ_INT(count_lines(res.err), 1);
-    cli_result_free(&res);
-    char *after = slurp(gpath);
+    TEST_EQ_INT(ct_count_lines(res.err), 1);
+    ct_cli_result_free(&res);
+    char *after = ct_slurp(gpath);
     TEST_STR_EQ(after, before);
     free(after);
-    TEST_EQ_INT(temp_files_in(bb_test_tmp_path("atomic")), 0);
+    TEST_EQ_INT(ct_temp_files_in(bb_test_tmp_path("atomic")), 0);
     /* a metric no pattern matches: same, and no new file where none existed */
-    TEST_EQ_INT(write_text(tpath, "{\"bleu*\": 1e-6, \"n\": 0}"), BB_OK);
+    TEST_EQ_INT(ct_write_text(tpath, "{\"bleu*\": 1e-6, \"n\": 0}"), BB_OK);
     char fresh[1024];
-    tmp_path(fresh, sizeof fresh, "atomic/fresh.csv");
-    res = run_compare((const char *const[]){"--results", FIXTURES "results.csv", "--golden",
-                                             fresh, "--write", "--tolerances", tpath, NULL});
+    ct_tmp_path(fresh, sizeof fresh, "atomic/fresh.csv");
+    res = ct_run_compare((const char *const[]){"--results", CT_FIXTURES "results.csv", "--golden",
+                                               fresh, "--write", "--tolerances", tpath, NULL});
     TEST_EQ_INT(res.rc, 1);
     TEST_CONTAINS(res.err, "results.csv:4: synth/beat/default/seed 1/test/rougeL_f: no tolerance "
                            "pattern matches metric 'rougeL_f' in ");
-    cli_result_free(&res);
+    ct_cli_result_free(&res);
     TEST_TRUE(!bb_path_exists(fresh));
-    TEST_EQ_INT(temp_files_in(bb_test_tmp_path("atomic")), 0);
+    TEST_EQ_INT(ct_temp_files_in(bb_test_tmp_path("atomic")), 0);
     /* a malformed old golden file stops the write and is left as it was */
-    TEST_EQ_INT(write_text(gpath, "dataset,method,variant,seed,split,metric,value,tolerance\n"
-                                  "synth,beat,default,1,test,n,40\n"),
+    TEST_EQ_INT(ct_write_text(gpath, "dataset,method,variant,seed,split,metric,value,tolerance\n"
+                                     "synth,beat,default,1,test,n,40\n"),
                 BB_OK);
-    res = run_compare((const char *const[]){"--results", FIXTURES "results.csv", "--golden",
-                                             gpath, "--write", "--tolerances",
-                                             FIXTURES "tolerances.json", NULL});
+    res = ct_run_compare((const char *const[]){"--results", CT_FIXTURES "results.csv", "--golden",
+                                               gpath, "--write", "--tolerances",
+                                               CT_FIXTURES "tolerances.json", NULL});
     TEST_EQ_INT(res.rc, 1);
     TEST_CONTAINS(res.err, "the old golden file is unreadable (fix or delete it): ");
     TEST_CONTAINS(res.err, "golden.csv:2: field 'tolerance': missing");
-    cli_result_free(&res);
-    after = slurp(gpath);
+    ct_cli_result_free(&res);
+    after = ct_slurp(gpath);
     TEST_STR_EQ(after, "dataset,method,variant,seed,split,metric,value,tolerance\n"
                        "synth,beat,default,1,test,n,40\n");
     free(after);
@@ -544,312 +431,51 @@ static void test_write_refuses_failed_cells_and_empty_results(void) {
     bb_error err;
     char rpath[1024], gpath[1024], fpath[1024];
     TEST_OK(bb_mkdir_p(bb_test_tmp_path("failedsweep"), &err), &err);
-    tmp_path(rpath, sizeof rpath, "failedsweep/results.csv");
-    tmp_path(gpath, sizeof gpath, "failedsweep/golden.csv");
-    tmp_path(fpath, sizeof fpath, "failedsweep/failures.csv");
+    ct_tmp_path(rpath, sizeof rpath, "failedsweep/results.csv");
+    ct_tmp_path(gpath, sizeof gpath, "failedsweep/golden.csv");
+    ct_tmp_path(fpath, sizeof fpath, "failedsweep/failures.csv");
     /* the mf seed-2 cell failed: its rows are absent from results.csv */
-    TEST_EQ_INT(fixture_variant(FIXTURES "results.csv", 15, NULL, rpath), BB_OK);
-    char *text = slurp(rpath);
-    char *less = replace_line(text, 15, NULL);
-    TEST_EQ_INT(write_text(rpath, less), BB_OK);
+    TEST_EQ_INT(ct_fixture_variant(CT_FIXTURES "results.csv", 15, NULL, rpath), BB_OK);
+    char *text = ct_slurp(rpath);
+    char *less = ct_replace_line(text, 15, NULL);
+    TEST_EQ_INT(ct_write_text(rpath, less), BB_OK);
     free(text);
     free(less);
-    TEST_EQ_INT(write_text(fpath, "dataset,method,variant,seed,cell,reason\n"
-                                  "synth,mf,default,2,00ff00ff00ff00ff,\"loss is NaN at epoch 3,\n"
-                                  "step 17\"\n"),
+    TEST_EQ_INT(ct_write_text(fpath,
+                              "dataset,method,variant,seed,cell,reason\n"
+                              "synth,mf,default,2,00ff00ff00ff00ff,\"loss is NaN at epoch 3,\n"
+                              "step 17\"\n"),
                 BB_OK);
-    cli_result res = run_compare((const char *const[]){"--results", rpath, "--golden", gpath,
-                                                        "--write", "--tolerances",
-                                                        FIXTURES "tolerances.json", NULL});
+    ct_cli_result res =
+        ct_run_compare((const char *const[]){"--results", rpath, "--golden", gpath, "--write",
+                                             "--tolerances", CT_FIXTURES "tolerances.json", NULL});
     TEST_EQ_INT(res.rc, 1);
     TEST_CONTAINS(res.err, "results.csv: 1 sweep cells failed (see ");
     TEST_CONTAINS(res.err, "failedsweep/failures.csv); fix them before writing golden numbers");
     TEST_TRUE(!bb_path_exists(gpath));
-    cli_result_free(&res);
+    ct_cli_result_free(&res);
     /* comparing that sweep names the missing metrics and points at failures.csv */
-    res = run_compare((const char *const[]){"--results", rpath, "--golden", FIXTURES "golden.csv",
-                                             NULL});
+    res = ct_run_compare(
+        (const char *const[]){"--results", rpath, "--golden", CT_FIXTURES "golden.csv", NULL});
     TEST_EQ_INT(res.rc, 1);
     TEST_CONTAINS(res.err, "golden.csv:12: synth/mf/default/seed 2/test/recall@20: golden ");
     TEST_CONTAINS(res.err, "golden.csv:13: synth/mf/default/seed 2/test/ndcg@20: golden ");
     TEST_CONTAINS(res.err, "note: 1 sweep cells failed, so their metrics are missing: see ");
-    TEST_CONTAINS(res.out, "compared 12 metrics: 10 within tolerance, 0 beyond, 2 missing, 0 extra");
-    cli_result_free(&res);
+    TEST_CONTAINS(res.out,
+                  "compared 12 metrics: 10 within tolerance, 0 beyond, 2 missing, 0 extra");
+    ct_cli_result_free(&res);
     /* a results file with nothing but cost rows */
-    TEST_EQ_INT(write_text(fpath, "dataset,method,variant,seed,cell,reason\n"), BB_OK);
-    TEST_EQ_INT(write_text(rpath, "dataset,method,variant,seed,split,metric,value\n"
-                                  "synth,mf,default,1,cost,seconds,1.5\n"),
+    TEST_EQ_INT(ct_write_text(fpath, "dataset,method,variant,seed,cell,reason\n"), BB_OK);
+    TEST_EQ_INT(ct_write_text(rpath, "dataset,method,variant,seed,split,metric,value\n"
+                                     "synth,mf,default,1,cost,seconds,1.5\n"),
                 BB_OK);
-    res = run_compare((const char *const[]){"--results", rpath, "--golden", gpath, "--write",
-                                             "--tolerances", FIXTURES "tolerances.json", NULL});
+    res =
+        ct_run_compare((const char *const[]){"--results", rpath, "--golden", gpath, "--write",
+                                             "--tolerances", CT_FIXTURES "tolerances.json", NULL});
     TEST_EQ_INT(res.rc, 1);
     TEST_CONTAINS(res.err, "results.csv: no metric rows besides split cost; nothing was written");
     TEST_TRUE(!bb_path_exists(gpath));
-    cli_result_free(&res);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* command line                                                                         */
-
-static void test_cli_identical_passes(void) {
-    cli_result res = run_compare((const char *const[]){"--results", FIXTURES "results.csv",
-                                                        "--golden", FIXTURES "golden.csv", NULL});
-    TEST_EQ_INT(res.rc, 0);
-    TEST_CONTAINS(res.out, "compared 12 metrics: 12 within tolerance, 0 beyond, 0 missing, 0 extra");
-    TEST_STR_EQ(res.err, "");
-    cli_result_free(&res);
-}
-
-static void test_cli_nudged_beyond_fails_naming_line(void) {
-    char gpath[1024];
-    tmp_path(gpath, sizeof gpath, "nudged_beyond.csv");
-    /* bleu4 golden moved by +2.5e-6 against a tolerance of 1e-6 */
-    TEST_EQ_INT(fixture_variant(FIXTURES "golden.csv", 3,
-                                "synth,beat,default,1,test,bleu4,0.08337372291139053,1e-06", gpath),
-                BB_OK);
-    cli_result res = run_compare((const char *const[]){"--results", FIXTURES "results.csv",
-                                                        "--golden", gpath, NULL});
-    TEST_EQ_INT(res.rc, 1);
-    char want[2048];
-    snprintf(want, sizeof want,
-             "beatbench: %s:3: " BLEU4_KEY ": 0.08337122291139053 vs golden 0.08337372291139053 "
-             "(drift -2.5e-06 > tolerance 1e-06)\n",
-             gpath);
-    TEST_CONTAINS(res.err, want);
-    TEST_EQ_INT(count_lines(res.err), 2); /* that line and the closing FAILED */
-    TEST_CONTAINS(res.out, "BEYOND");
-    TEST_CONTAINS(res.out, "compared 12 metrics: 11 within tolerance, 1 beyond, 0 missing, 0 extra");
-    cli_result_free(&res);
-}
-
-static void test_cli_nudged_within_passes(void) {
-    char gpath[1024];
-    tmp_path(gpath, sizeof gpath, "nudged_within.csv");
-    TEST_EQ_INT(fixture_variant(FIXTURES "golden.csv", 3,
-                                "synth,beat,default,1,test,bleu4,0.08337162291139052,1e-06", gpath),
-                BB_OK);
-    cli_result res = run_compare((const char *const[]){"--results", FIXTURES "results.csv",
-                                                        "--golden", gpath, NULL});
-    TEST_EQ_INT(res.rc, 0);
-    TEST_STR_EQ(res.err, "");
-    /* the drift still shows in the table */
-    TEST_CONTAINS(res.out, "within");
-    TEST_CONTAINS(res.out, "-4e-07");
-    TEST_CONTAINS(res.out, BLEU4_KEY);
-    TEST_CONTAINS(res.out, "compared 12 metrics: 12 within tolerance, 0 beyond, 0 missing, 0 extra");
-    cli_result_free(&res);
-}
-
-static void test_cli_missing_metric_fails(void) {
-    char rpath[1024];
-    tmp_path(rpath, sizeof rpath, "missing_results.csv");
-    TEST_EQ_INT(fixture_variant(FIXTURES "results.csv", 5, NULL, rpath), BB_OK); /* len_mean */
-    cli_result res = run_compare((const char *const[]){"--results", rpath, "--golden",
-                                                        FIXTURES "golden.csv", NULL});
-    TEST_EQ_INT(res.rc, 1);
-    char want[2048];
-    snprintf(want, sizeof want,
-             "beatbench: " FIXTURES "golden.csv:5: synth/beat/default/seed 1/test/len_mean: golden "
-             "17.425 missing from %s\n",
-             rpath);
-    TEST_CONTAINS(res.err, want);
-    TEST_CONTAINS(res.out, "MISSING");
-    TEST_CONTAINS(res.out, "compared 12 metrics: 11 within tolerance, 0 beyond, 1 missing, 0 extra");
-    cli_result_free(&res);
-}
-
-static void test_cli_extra_metric_warns_only(void) {
-    char rpath[1024];
-    tmp_path(rpath, sizeof rpath, "extra_results.csv");
-    char *text = slurp(FIXTURES "results.csv");
-    char *more = bb_malloc(strlen(text) + 64);
-    sprintf(more, "%ssynth,pop,default,1,test,recall@20,0.125\n", text);
-    TEST_EQ_INT(write_text(rpath, more), BB_OK);
-    free(text);
-    free(more);
-    cli_result res = run_compare((const char *const[]){"--results", rpath, "--golden",
-                                                        FIXTURES "golden.csv", NULL});
-    TEST_EQ_INT(res.rc, 0);
-    char want[2048];
-    snprintf(want, sizeof want,
-             "beatbench: warning: %s:17: synth/pop/default/seed 1/test/recall@20: 0.125 has no "
-             "golden row in " FIXTURES "golden.csv\n",
-             rpath);
-    TEST_STR_EQ(res.err, want);
-    TEST_CONTAINS(res.out, "compared 12 metrics: 12 within tolerance, 0 beyond, 0 missing, 1 extra");
-    cli_result_free(&res);
-}
-
-static void test_cli_nan_fails(void) {
-    char rpath[1024];
-    tmp_path(rpath, sizeof rpath, "nan_results.csv");
-    TEST_EQ_INT(fixture_variant(FIXTURES "results.csv", 3,
-                                "synth,beat,default,1,test,bleu4,nan", rpath),
-                BB_OK);
-    cli_result res = run_compare((const char *const[]){"--results", rpath, "--golden",
-                                                        FIXTURES "golden.csv", NULL});
-    TEST_EQ_INT(res.rc, 1);
-    TEST_CONTAINS(res.err, "beatbench: " FIXTURES "golden.csv:3: " BLEU4_KEY
-                           ": nan vs golden 0.08337122291139053 (not a number");
-    TEST_CONTAINS(res.out, "(1 NaN)");
-    cli_result_free(&res);
-}
-
-static void test_cli_malformed_golden_one_line(void) {
-    static const struct {
-        const char *file, *message;
-    } cases[] = {
-        {FIXTURES "bad_number.csv",
-         "beatbench: " FIXTURES "bad_number.csv:3: field 'value': expected a finite number, got "
-         "\"0.0833x\"\n"},
-        {FIXTURES "missing_column.csv",
-         "beatbench: " FIXTURES "missing_column.csv:4: field 'tolerance': missing (the row has 7 "
-         "fields, the header 8)\n"},
-    };
-    for (size_t k = 0; k < 2; k++) {
-        cli_result res = run_compare((const char *const[]){"--results", FIXTURES "results.csv",
-                                                            "--golden", cases[k].file, NULL});
-        TEST_EQ_INT(res.rc, 1);
-        TEST_STR_EQ(res.err, cases[k].message); /* that one line and nothing else */
-        cli_result_free(&res);
-    }
-    cli_result res = run_compare((const char *const[]){"--results", "/nonexistent/results.csv",
-                                                        "--golden", FIXTURES "golden.csv", NULL});
-    TEST_EQ_INT(res.rc, 1);
-    TEST_CONTAINS(res.err, "/nonexistent/results.csv");
-    cli_result_free(&res);
-}
-
-static void test_cli_usage_errors(void) {
-    const char *const *cases[] = {
-        (const char *const[]){NULL},
-        (const char *const[]){"--results", FIXTURES "results.csv", NULL},
-        (const char *const[]){"--results", FIXTURES "results.csv", "--golden", FIXTURES "golden.csv",
-                              "--golden", FIXTURES "golden.csv", NULL},
-        (const char *const[]){"--results", NULL},
-        (const char *const[]){"--results", FIXTURES "results.csv", "--golden",
-                              FIXTURES "golden.csv", "--frobnicate", NULL},
-        (const char *const[]){"--results", FIXTURES "results.csv", "--golden",
-                              FIXTURES "golden.csv", "--top", "-1", NULL},
-        (const char *const[]){"--golden", FIXTURES "golden.csv", "extra-positional", NULL},
-    };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        cli_result res = run_compare(cases[k]);
-        if (res.rc != 2) {
-            bb_test_fail(__FILE__, __LINE__, "case %zu: rc %d, expected 2", k, res.rc);
-            cli_result_free(&res);
-            return;
-        }
-        TEST_CONTAINS(res.err, "beatbench: compare: ");
-        TEST_STR_EQ(res.out, "");
-        cli_result_free(&res);
-    }
-    cli_result res = run_compare((const char *const[]){"--help", NULL});
-    TEST_EQ_INT(res.rc, 0);
-    TEST_CONTAINS(res.out, "--tolerances FILE");
-    cli_result_free(&res);
-}
-
-static void test_cli_top_limits_table(void) {
-    char rpath[1024];
-    tmp_path(rpath, sizeof rpath, "top_results.csv");
-    char *text = slurp(FIXTURES "results.csv");
-    char *a = replace_line(text, 3, "synth,beat,default,1,test,bleu4,0.083371422911390522");
-    char *b = replace_line(a, 4, "synth,beat,default,1,test,rougeL_f,0.31415936535897931");
-    TEST_EQ_INT(write_text(rpath, b), BB_OK);
-    free(text), free(a), free(b);
-    cli_result res = run_compare((const char *const[]){"--results", rpath, "--golden",
-                                                        FIXTURES "golden.csv", "--top=1", NULL});
-    TEST_EQ_INT(res.rc, 0);
-    TEST_CONTAINS(res.out, "... 1 more drifts not shown");
-    TEST_CONTAINS(res.out, "/test/bleu4"); /* drift/tol 0.2 shown before rougeL_f's 0.1 */
-    TEST_TRUE(strstr(res.out, "rougeL_f") == NULL);
-    cli_result_free(&res);
-}
-
-static void test_cli_json(void) {
-    char gpath[1024];
-    tmp_path(gpath, sizeof gpath, "json_golden.csv");
-    TEST_EQ_INT(fixture_variant(FIXTURES "golden.csv", 3,
-                                "synth,beat,default,1,test,bleu4,0.08337372291139053,1e-06", gpath),
-                BB_OK);
-    cli_result res = run_compare((const char *const[]){"--results", FIXTURES "results.csv",
-                                                        "--golden", gpath, "--results",
-                                                        FIXTURES "results.csv", "--golden",
-                                                        FIXTURES "golden.csv", "--json", NULL});
-    TEST_EQ_INT(res.rc, 1);
-    cJSON *root = cJSON_Parse(res.out);
-    TEST_TRUE(root != NULL);
-    TEST_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(root, "ok")));
-    const cJSON *pairs = cJSON_GetObjectItem(root, "pairs");
-    TEST_EQ_INT(cJSON_GetArraySize(pairs), 2);
-    const cJSON *p0 = cJSON_GetArrayItem(pairs, 0), *p1 = cJSON_GetArrayItem(pairs, 1);
-    TEST_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(p0, "failed")));
-    TEST_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(p1, "failed")));
-    TEST_EQ_INT(cJSON_GetObjectItem(p0, "beyond")->valueint, 1);
-    TEST_EQ_INT(cJSON_GetObjectItem(p1, "compared")->valueint, 12);
-    const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(p0, "entries"), 0);
-    TEST_STR_EQ(cJSON_GetObjectItem(e, "status")->valuestring, "beyond");
-    TEST_STR_EQ(cJSON_GetObjectItem(e, "metric")->valuestring, "bleu4");
-    TEST_EQ_INT(cJSON_GetObjectItem(e, "golden_line")->valueint, 3);
-    TEST_NEAR(cJSON_GetObjectItem(e, "drift")->valuedouble, -2.5e-6, 1e-15);
-    TEST_NEAR(cJSON_GetObjectItem(e, "ratio")->valuedouble, 2.5, 1e-8);
-    cJSON_Delete(root);
-    /* the human table went to stderr */
-    TEST_CONTAINS(res.err, "compared 12 metrics: 11 within tolerance, 1 beyond");
-    cli_result_free(&res);
-}
-
-static void test_cli_dir_mode(void) {
-    bb_error err;
-    char runs[1024], gold[1024], path[1024];
-    tmp_path(runs, sizeof runs, "dirmode/runs");
-    tmp_path(gold, sizeof gold, "dirmode/golden");
-    TEST_OK(bb_mkdir_p(bb_test_tmp_path("dirmode/runs/ci"), &err), &err);
-    TEST_OK(bb_mkdir_p(bb_test_tmp_path("dirmode/runs/new"), &err), &err);
-    TEST_OK(bb_mkdir_p(bb_test_tmp_path("dirmode/runs/empty"), &err), &err);
-    char *text = slurp(FIXTURES "results.csv");
-    TEST_EQ_INT(write_text(tmp_path(path, sizeof path, "dirmode/runs/ci/results.csv"), text), BB_OK);
-    TEST_EQ_INT(write_text(tmp_path(path, sizeof path, "dirmode/runs/new/results.csv"), text), BB_OK);
-    free(text);
-    /* golden: ci.csv with one number beyond tolerance, real.csv without a run */
-    TEST_OK(bb_mkdir_p(gold, &err), &err);
-    TEST_EQ_INT(fixture_variant(FIXTURES "golden.csv", 2, "synth,beat,default,1,test,n,41,0",
-                                tmp_path(path, sizeof path, "dirmode/golden/ci.csv")),
-                BB_OK);
-    text = slurp(FIXTURES "golden.csv");
-    TEST_EQ_INT(write_text(tmp_path(path, sizeof path, "dirmode/golden/real.csv"), text), BB_OK);
-    free(text);
-    cli_result res = run_compare((const char *const[]){"--dir", runs, "--golden-dir", gold, NULL});
-    TEST_EQ_INT(res.rc, 1);
-    TEST_CONTAINS(res.err, "golden/ci.csv:2: synth/beat/default/seed 1/test/n: 40 vs golden 41 "
-                           "(drift -1 > tolerance 0)");
-    TEST_CONTAINS(res.err, "warning: ");
-    TEST_CONTAINS(res.err, "runs/new/results.csv: no golden file ");
-    TEST_CONTAINS(res.err, "golden/real.csv: no run ");
-    TEST_TRUE(strstr(res.err, "empty") == NULL); /* a run directory without results.csv */
-    cli_result_free(&res);
-    /* --write in dir mode: writes ci.csv and new.csv, keeps real.csv */
-    res = run_compare((const char *const[]){"--dir", runs, "--golden-dir", gold, "--write",
-                                             "--tolerances", FIXTURES "tolerances.json", NULL});
-    TEST_EQ_INT(res.rc, 0);
-    TEST_CONTAINS(res.out, "ci.csv from ");
-    TEST_CONTAINS(res.out, "(12 tolerances kept, 0 from");
-    TEST_CONTAINS(res.out, "new.csv from ");
-    cli_result_free(&res);
-    res = run_compare((const char *const[]){"--dir", runs, "--golden-dir", gold, NULL});
-    TEST_EQ_INT(res.rc, 0);
-    TEST_CONTAINS(res.out, "compared 12 metrics: 12 within tolerance, 0 beyond, 0 missing, 0 extra");
-    cli_result_free(&res);
-    char *ci = slurp(tmp_path(path, sizeof path, "dirmode/golden/ci.csv"));
-    char *fixture = slurp(FIXTURES "golden.csv");
-    /* kept tolerances, the results' numbers: the rewrite is the fixture, byte for byte */
-    TEST_STR_EQ(ci, fixture);
-    free(ci);
-    free(fixture);
-    res = run_compare((const char *const[]){"--dir", bb_test_tmp_path("dirmode/none"), NULL});
-    TEST_EQ_INT(res.rc, 1);
-    cli_result_free(&res);
+    ct_cli_result_free(&res);
 }
 
 const bb_test bb_suite_compare[] = {
@@ -861,20 +487,10 @@ const bb_test bb_suite_compare[] = {
     {"format_double_shortest_roundtrip", test_format_double_shortest_roundtrip},
     {"tolerance_table_first_match_wins", test_tolerance_table_first_match_wins},
     {"shipped_tolerance_table", test_shipped_tolerance_table},
-    {"write_keeps_tolerances_and_applies_defaults", test_write_keeps_tolerances_and_applies_defaults},
+    {"write_keeps_tolerances_and_applies_defaults",
+     test_write_keeps_tolerances_and_applies_defaults},
     {"write_is_atomic_on_error", test_write_is_atomic_on_error},
     {"write_refuses_failed_cells_and_empty_results",
      test_write_refuses_failed_cells_and_empty_results},
-    {"cli_identical_passes", test_cli_identical_passes},
-    {"cli_nudged_beyond_fails_naming_line", test_cli_nudged_beyond_fails_naming_line},
-    {"cli_nudged_within_passes", test_cli_nudged_within_passes},
-    {"cli_missing_metric_fails", test_cli_missing_metric_fails},
-    {"cli_extra_metric_warns_only", test_cli_extra_metric_warns_only},
-    {"cli_nan_fails", test_cli_nan_fails},
-    {"cli_malformed_golden_one_line", test_cli_malformed_golden_one_line},
-    {"cli_usage_errors", test_cli_usage_errors},
-    {"cli_top_limits_table", test_cli_top_limits_table},
-    {"cli_json", test_cli_json},
-    {"cli_dir_mode", test_cli_dir_mode},
     {NULL, NULL},
 };
