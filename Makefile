@@ -5,6 +5,8 @@
 #   make demo       deps + synthetic demo        make bench    speed/memory figures
 #   make SANITIZER=address|undefined test        make valgrind tests under valgrind
 #   make check-real tests on ../shared/datasets  make clean
+#   make regress    CI configs vs results/golden  make golden   rewrite results/golden
+#   make check-mpi  MPI=1 build; mpirun -np 2 sweep == serial sweep
 #
 # Variables: CC, OPT, EXTRA_CFLAGS, SANITIZER, WERROR (on under CI=true), MPI.
 
@@ -70,12 +72,12 @@ BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_BIN := $(BUILD)/bbbench
 BENCH_REG := $(BUILD)/gen/tests/bench/bench_registry.h
 
-.PHONY: all deps lib test demo bench valgrind check-real clean
+.PHONY: all deps lib test demo bench valgrind check-real check-mpi regress golden clean
 all: $(BIN)
 lib: $(LIB)
 
 deps:
-	@bash harness/scripts/install_deps.sh
+	@MPI=$(MPI) bash harness/scripts/install_deps.sh
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -90,7 +92,7 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(BUILD)/obj/harness/main.o $(LIB)
 	@$(if $(Q),echo "  LD      $@",true)
 	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(DEP_LIBS) -o $@
-	@ln -sf $(VARIANT)/beatbench build/beatbench
+	@$(if $(filter 1,$(MPI)),true,ln -sf $(VARIANT)/beatbench build/beatbench)
 
 # The registries list every tests/test_<suite>.c and tests/bench/bench_<group>.c.
 $(TEST_REG): $(TEST_SUITES) Makefile
@@ -145,6 +147,12 @@ check-real: deps
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	bash harness/scripts/demo.sh $(BIN)
+
+# The distributed sweep: an MPI build, then a small sweep over 2 ranks against the serial one.
+check-mpi:
+	@$(MAKE) --no-print-directory MPI=1 deps
+	@$(MAKE) --no-print-directory MPI=1 build/$(VARIANT)-mpi/beatbench
+	bash harness/scripts/check_mpi.sh build/$(VARIANT)-mpi/beatbench
 
 clean:
 	rm -rf build

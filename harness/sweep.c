@@ -255,6 +255,7 @@ int bb_sweep_run(bb_sweep *sw, const bb_sweep_opts *o, bb_sweep_summary *sum, bb
     if (o->jobs < 1) return bb_fail(err, "sweep: --jobs must be at least 1, got %d", o->jobs);
     int mpi_rank, mpi_size;
     mpi_rank_size(&mpi_rank, &mpi_size);
+    sw->mpi_rank = mpi_rank;
     if (prepare_out(sw, o, mpi_rank, err) != BB_OK) return BB_ERR;
     if (bb_sweep_resolve_ids(sw, o->out_dir, err) != BB_OK) return BB_ERR;
     char *cells_dir = bb_path_join(o->out_dir, "cells");

@@ -36,7 +36,8 @@
  *   cells.csv        cell,dataset,method,variant,seed,status (ok | failed | pending)
  *   cells/<id>/      the cell's run directory (run_driver.h or rank_run.h files) plus
  *                    cell.json, rows.csv (split,metric,value), curves.csv
- *                    (stage,epoch,metric,value), failed.txt (failed cells only)
+ *                    (stage,epoch,metric,value), cost.json (seconds, peak_rss_mb,
+ *                    mpi_rank), failed.txt (failed cells only)
  *   results.csv      dataset,method,variant,seed,split,metric,value — ok cells in cell order
  *   curves.csv       dataset,method,variant,seed,stage,epoch,metric,value
  *   failures.csv     dataset,method,variant,seed,cell,reason
@@ -106,6 +107,7 @@ typedef struct bb_sweep {
     bb_synth_config synth;
     bb_sweep_cell *cells;
     size_t n_cells;
+    int mpi_rank; /* set by bb_sweep_run; recorded in each cell's cost.json */
 } bb_sweep;
 
 /* Parses and validates a sweep config: every cell's resolved config is checked before anything

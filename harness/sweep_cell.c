@@ -331,9 +331,9 @@ int bb_sweep_run_cell(const bb_sweep *sw, const bb_sweep_cell *c, const char *ce
         free(j);
     }
     if (rc == BB_OK) {
-        char cost[128];
-        int n = snprintf(cost, sizeof cost, "{\"seconds\": %.6f, \"peak_rss_mb\": %.3f}\n", bb_now() - t0,
-                         bb_peak_rss_mb());
+        char cost[160];
+        int n = snprintf(cost, sizeof cost, "{\"seconds\": %.6f, \"peak_rss_mb\": %.3f, \"mpi_rank\": %d}\n",
+                         bb_now() - t0, bb_peak_rss_mb(), sw->mpi_rank);
         rc = bb_write_in_dir(building, "cost.json", cost, (size_t)n, err);
     }
     bb_sweep_crash_point("cell-before-commit");

@@ -19,6 +19,11 @@ check gsl "pkg-config --exists gsl || test -e /usr/include/gsl/gsl_cdf.h" libgsl
 check cjson "pkg-config --exists libcjson || test -e /usr/include/cjson/cJSON.h" libcjson-dev
 check libcsv "test -e /usr/include/csv.h" libcsv-dev
 check gnuplot "command -v gnuplot" gnuplot-nox
+# Open MPI only for the distributed sweep build (make MPI=1 ..., make check-mpi).
+if [ "${MPI:-0}" = 1 ]; then
+    check mpicc "command -v mpicc" libopenmpi-dev
+    check mpirun "command -v mpirun" openmpi-bin
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
