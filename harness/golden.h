@@ -20,7 +20,7 @@
  * fnmatch(3) patterns on the metric name to absolute tolerances, tried in file order, the
  * first match wins ("*" matches "/" too):  {"n": 0, "bertscore_*": 1e-5, "*": 1e-6}.
  * Members whose key starts with "_" hold string comments and are ignored. Why the shipped
- * defaults are what they are is written in that file's "_about" member.
+ * defaults are what they are is written in that file's "_why" member.
  *
  * Errors are one line naming file, line and field:
  *   results/golden/ci.csv:5: field 'value': expected a finite number, got "0.1x"
