@@ -55,6 +55,13 @@ static const bb_cfg_key xrec_keys[] = {
     {0},
 };
 
+static const bb_cfg_key task_keys[] = {
+    BB_CFG_INT_KEY(bb_run_task_config, max_train_rows, 0, 2147483647, "train rows kept (0 = all)"),
+    BB_CFG_INT_KEY(bb_run_task_config, max_valid_rows, 0, 2147483647, "valid rows kept (0 = all)"),
+    BB_CFG_INT_KEY(bb_run_task_config, max_test_rows, 0, 2147483647, "test rows kept (0 = all)"),
+    {0},
+};
+
 typedef struct group {
     const char *prefix; /* NULL: top level */
     const bb_cfg_key *keys;
@@ -77,6 +84,7 @@ const bb_cfg_key *bb_run_config_schema(void) {
         {"peter", bb_peter_config_keys, offsetof(bb_run_config, peter)},
         {"nrt", bb_nrt_config_keys, offsetof(bb_run_config, nrt)},
         {"retrieval", bb_retrieval_config_keys, offsetof(bb_run_config, retrieval)},
+        {"task", task_keys, offsetof(bb_run_config, task)},
     };
     int n = 0;
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
@@ -152,6 +160,12 @@ int bb_run_config_check(const bb_run_config *c, bb_error *err) {
     if (bb_peter_check_config(&c->peter, err) != BB_OK) return bb_fail_prefix(err, "peter: ");
     if (bb_nrt_check_config(&c->nrt, err) != BB_OK) return bb_fail_prefix(err, "nrt: ");
     if (bb_retrieval_check_config(&c->retrieval, err) != BB_OK) return bb_fail_prefix(err, "retrieval: ");
+    const int caps[3] = {c->task.max_train_rows, c->task.max_valid_rows, c->task.max_test_rows};
+    static const char *const cap_keys[3] = {"max_train_rows", "max_valid_rows", "max_test_rows"};
+    for (int k = 0; k < 3; k++)
+        if (caps[k] < 0)
+            return bb_fail(err, "key 'task.%s': expected an integer >= 0 (0 = all), got %d",
+                           cap_keys[k], caps[k]);
     return BB_OK;
 }
 

@@ -7,7 +7,8 @@
  *    "stage1_config": "harness/configs/run/demo_stage1.json",
  *    "explain": {"batch": 16, "lr": 0.001, "max_epochs": 10, ...},   shared soft-prompt loop
  *    "id_prompt": {"slots": 0, ...}, "xrec": {"experts": 8, ...},
- *    "peter": {...}, "nrt": {...}, "retrieval": {"variant": "item"}}
+ *    "peter": {...}, "nrt": {...}, "retrieval": {"variant": "item"},
+ *    "task": {"max_train_rows": 0, "max_valid_rows": 0, "max_test_rows": 0}}
  *
  * Keys:
  *   method          beat | id-prompt | xrec | peter | nrt | retrieval
@@ -21,6 +22,9 @@
  *   id_prompt.*     bb_id_prompt_config; slots 0 = 1 + the stage-1 token_len (BEAT's slots)
  *   xrec.*          bb_xrec_config; slots 0 as above
  *   peter.*, nrt.*, retrieval.*   the baselines' configs (baselines/explain_schema.h)
+ *   task.max_train_rows, task.max_valid_rows, task.max_test_rows
+ *                   integers >= 0 (0 = all, the default): a deterministic subset of that
+ *                   part of the split, the same for every method of a seed (run_driver.h)
  * File paths inside a config are used as written: relative ones are relative to the working
  * directory (the repository root for the shipped configs, as `make demo` runs).
  * Defaults are the structs' defaults; harness/configs/run/default.json holds the same values
@@ -40,6 +44,12 @@
 #include "models/base/bb_error.h"
 #include "models/beat/beat_explain.h"
 
+/* Row caps for quick experiments (run_driver.h, step 1b): keep at most this many rows of a
+ * part of the split, 0 = all. */
+typedef struct bb_run_task_config {
+    int max_train_rows, max_valid_rows, max_test_rows;
+} bb_run_task_config;
+
 typedef struct bb_run_config {
     char method[16];
     char domain[16];
@@ -52,6 +62,7 @@ typedef struct bb_run_config {
     bb_peter_config peter;
     bb_nrt_config nrt;
     bb_retrieval_config retrieval;
+    bb_run_task_config task;
 } bb_run_config;
 
 void bb_run_config_default(bb_run_config *c);

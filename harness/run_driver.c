@@ -22,13 +22,13 @@
 #include "harness/run_stage1.h"
 #include "models/base/bb_hash.h"
 #include "models/base/bb_io.h"
+#include "models/base/bb_rng.h"
 #include "models/base/bb_time.h"
 #include "models/beat/beat_explain_beat.h"
 #include "models/beat/beat_lm_cache.h"
 #include "models/beat/beat_run.h"
 #include "models/beat/beat_text.h"
 #include "models/lm/lm_io.h"
-#include "models/nn/nn_safetensors.h"
 
 void bb_run_note(const char *fmt, ...) {
     const char *q = getenv("BB_QUIET");
@@ -98,6 +98,101 @@ static int resolve_split(bb_run_state *st, const bb_run_opts *o, bb_error *err) 
     if (beat_split_cached(st->cache_dir, o->data_dir, o->seed, &st->split_path, &made, err) != BB_OK)
         return BB_ERR;
     bb_run_note("run: zero-shot split %s %s\n", made ? "made in" : "reused from", st->split_path);
+    return BB_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Row caps (step 1b) */
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static size_t distinct_i32(int32_t *v, size_t n) {
+    qsort(v, n, sizeof *v, cmp_i32);
+    size_t d = 0;
+    for (size_t k = 0; k < n; k++) d += k == 0 || v[k] != v[k - 1];
+    return d;
+}
+
+int bb_run_cap_rows(const bb_explanations *ex, const bb_split *split, const int caps[3],
+                    uint64_t seed, bb_explanations *ex_out, bb_split *split_out, bb_error *err) {
+    if (split->n != ex->n) {
+        bb_fail(err, "the split has %zu rows but the explanations %zu", split->n, ex->n);
+        return -1;
+    }
+    static const char *const purposes[3] = {"task/train-rows", "task/valid-rows", "task/test-rows"};
+    uint8_t *keep = bb_malloc(split->n + 1);
+    memset(keep, 1, split->n + 1);
+    int32_t *rows = bb_malloc((split->n + 1) * sizeof *rows);
+    int32_t *order = bb_malloc((split->n + 1) * sizeof *order);
+    size_t dropped = 0;
+    for (int part = 0; part < 3; part++) {
+        size_t n = 0;
+        for (size_t r = 0; r < split->n; r++)
+            if (split->part[r] == part) rows[n++] = (int32_t)r;
+        if (caps[part] <= 0 || (size_t)caps[part] >= n) continue;
+        for (size_t k = 0; k < n; k++) order[k] = (int32_t)k;
+        bb_rng rng;
+        bb_rng_seed(&rng, seed, purposes[part]);
+        bb_rng_shuffle_i32(&rng, order, n);
+        for (size_t k = 0; k < n; k++) keep[rows[k]] = 0;
+        for (size_t k = 0; k < (size_t)caps[part]; k++) keep[rows[order[k]]] = 1;
+        dropped += n - (size_t)caps[part];
+    }
+    free(order);
+    if (!dropped) {
+        free(keep), free(rows);
+        return 0;
+    }
+    const size_t m = split->n - dropped;
+    memset(ex_out, 0, sizeof *ex_out);
+    memset(split_out, 0, sizeof *split_out);
+    ex_out->rows = bb_calloc(m, sizeof *ex_out->rows);
+    ex_out->n = m;
+    ex_out->path = ex->path ? bb_strdup(ex->path) : NULL;
+    split_out->n = m;
+    split_out->part = bb_malloc(m);
+    split_out->uid = bb_malloc(m * sizeof *split_out->uid);
+    split_out->iid = bb_malloc(m * sizeof *split_out->iid);
+    size_t j = 0, n_test = 0;
+    for (size_t r = 0; r < split->n; r++) {
+        if (!keep[r]) continue;
+        const bb_explanation *a = &ex->rows[r];
+        bb_explanation *b = &ex_out->rows[j];
+        *b = *a;
+        b->title = bb_strdup(a->title);
+        b->user_summary = bb_strdup(a->user_summary);
+        b->item_summary = bb_strdup(a->item_summary);
+        b->explanation = bb_strdup(a->explanation);
+        split_out->part[j] = split->part[r];
+        split_out->uid[j] = split->uid[r], split_out->iid[j] = split->iid[r];
+        split_out->n_train += split->part[r] == BB_SPLIT_TRAIN;
+        split_out->n_valid += split->part[r] == BB_SPLIT_VALID;
+        split_out->n_test += split->part[r] == BB_SPLIT_TEST;
+        if (split->part[r] == BB_SPLIT_TEST) rows[n_test++] = split->uid[r];
+        j++;
+    }
+    split_out->n_test_users = distinct_i32(rows, n_test);
+    memcpy(rows, split_out->uid, m * sizeof *rows);
+    split_out->n_users = distinct_i32(rows, m);
+    free(keep), free(rows);
+    return 1;
+}
+
+static int apply_row_caps(bb_run_state *st, const bb_run_config *cfg, const bb_run_opts *o,
+                          bb_error *err) {
+    const int caps[3] = {cfg->task.max_train_rows, cfg->task.max_valid_rows, cfg->task.max_test_rows};
+    st->task_ex = &st->ex;
+    st->task_split = &st->split;
+    int r = bb_run_cap_rows(&st->ex, &st->split, caps, o->seed, &st->capped_ex, &st->capped_split, err);
+    if (r < 0) return BB_ERR;
+    if (r == 1) {
+        st->capped = 1;
+        st->task_ex = &st->capped_ex;
+        st->task_split = &st->capped_split;
+    }
     return BB_OK;
 }
 
@@ -194,29 +289,24 @@ static int resolve_stage1(bb_run_state *st, const bb_run_opts *o, bb_error *err)
 /* ------------------------------------------------------------------------------------------
  * The method */
 
-/* 1 + T of a stage-1 run (its codebooks' metadata), for the manifest. */
-static int stage1_slots(const char *dir, int *slots, bb_error *err) {
-    char *path = bb_path_join(dir, "codebooks.safetensors");
-    nn_safetensors f;
-    int rc = nn_st_open(&f, path, err);
-    free(path);
-    const char *t = rc == BB_OK ? nn_st_meta(&f, "token_len") : NULL;
-    if (t) *slots = 1 + atoi(t);
-    nn_st_close(&f);
-    return rc;
+/* BEAT's slots per side under a stage-1 config: [macro] + T [micro] (beat_explain_beat.h). */
+static int config_slots(const beat_config *c) {
+    return (c->no_macro ? 0 : 1) + (c->no_micro ? 0 : c->token_len);
 }
 
 static int run_method(bb_run_state *st, const bb_run_config *cfg, const bb_run_opts *o,
                       const char *work_dir, bb_error *err) {
-    const bb_explain_task task = {&st->ds, &st->ex, &st->split, st->domain, o->seed, o->threads, work_dir};
+    const bb_explain_task task = {&st->ds, st->task_ex, st->task_split, st->domain, o->seed,
+                                  o->threads, work_dir};
     const char *m = cfg->method;
-    const int slots = 1 + st->stage1.token_len; /* BEAT's: the prompts stay identical */
+    const int slots = config_slots(&st->stage1); /* BEAT's: the prompts stay identical */
     if (strcmp(m, "beat") == 0) {
         if (resolve_stage1(st, o, err) != BB_OK) return BB_ERR;
-        if (beat_explain_run(&task, &cfg->explain, st->stage1_dir, st->lm.model, st->lm.tok,
-                             &st->out, err) != BB_OK)
-            return BB_ERR;
-        return stage1_slots(st->stage1_dir, &st->slots, err);
+        beat_tokens kinds; /* the slots of the stage-1 run actually read (--tokens may differ) */
+        if (beat_tokens_probe(st->stage1_dir, &kinds, err) != BB_OK) return BB_ERR;
+        st->slots = beat_tokens_slots(&kinds);
+        return beat_explain_run(&task, &cfg->explain, st->stage1_dir, st->lm.model, st->lm.tok,
+                                &st->out, err);
     }
     if (strcmp(m, "id-prompt") == 0) {
         bb_id_prompt_config c = cfg->id_prompt;
@@ -251,6 +341,7 @@ static int run_method(bb_run_state *st, const bb_run_config *cfg, const bb_run_o
 
 static void state_free(bb_run_state *st) {
     bb_explain_output_free(&st->out);
+    if (st->capped) bb_explanations_free(&st->capped_ex), bb_split_free(&st->capped_split);
     if (st->have_lm) lm_bundle_free(&st->lm);
     if (st->have_split) bb_split_free(&st->split);
     if (st->have_ex) bb_explanations_free(&st->ex);
@@ -272,9 +363,10 @@ int bb_run_execute(const bb_run_config *cfg, const bb_run_opts *o, bb_run_result
     int rc = BB_OK;
     if (o->stage1_config) st.stage1 = *o->stage1_config;
     else if (cfg->stage1_config[0]) rc = bb_run_stage1_config_load(cfg->stage1_config, &st.stage1, err);
-    st.slots = 1 + st.stage1.token_len;
+    st.slots = config_slots(&st.stage1);
     if (rc == BB_OK) rc = resolve_split(&st, o, err);
     if (rc == BB_OK) rc = load_inputs(&st, o, err);
+    if (rc == BB_OK) rc = apply_row_caps(&st, cfg, o, err);
     if (rc == BB_OK && (uses_lm(cfg->method) || cfg->bertscore)) rc = resolve_lm(&st, cfg, o, err);
     bb_stage_dir sd;
     int staged = 0;
@@ -283,9 +375,9 @@ int bb_run_execute(const bb_run_config *cfg, const bb_run_opts *o, bb_run_result
         staged = rc == BB_OK;
     }
     if (rc == BB_OK) {
-        bb_run_note("run: %s on %s (seed %" PRIu64 ", %zu train / %zu valid / %zu test rows, domain %s)\n",
-                    cfg->method, o->data_dir, o->seed, st.split.n_train, st.split.n_valid,
-                    st.split.n_test, st.domain);
+        bb_run_note("run: %s on %s (seed %" PRIu64 ", %zu train / %zu valid / %zu test rows%s, domain %s)\n",
+                    cfg->method, o->data_dir, o->seed, st.task_split->n_train, st.task_split->n_valid,
+                    st.task_split->n_test, st.capped ? " after the row caps" : "", st.domain);
         rc = run_method(&st, cfg, o, sd.staging, err);
     }
     if (rc == BB_OK) {
@@ -301,6 +393,9 @@ int bb_run_execute(const bb_run_config *cfg, const bb_run_opts *o, bb_run_result
         res->best_valid_loss = st.out.best_valid_loss;
         res->train_seconds = st.out.train_seconds;
         res->generate_seconds = st.out.generate_seconds;
+        res->rows_used[0] = st.task_split->n_train;
+        res->rows_used[1] = st.task_split->n_valid;
+        res->rows_used[2] = st.task_split->n_test;
         res->total_seconds = bb_now() - t_start;
         rc = bb_run_write(sd.staging, &st, cfg, o, res, err);
     }

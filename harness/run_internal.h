@@ -20,6 +20,12 @@ typedef struct bb_run_state {
     bb_explanations ex;
     bb_split split;
     int have_ds, have_ex, have_split;
+    /* the rows the method sees: ex/split, or their capped copies (task.max_*_rows) */
+    bb_explanations capped_ex;
+    bb_split capped_split;
+    int capped;
+    const bb_explanations *task_ex;
+    const bb_split *task_split;
     uint64_t data_hash, split_hash;
     beat_config stage1; /* the stage-1 config (also fixes the slot count) */
     int slots;          /* slots per side of the soft-prompt methods */
@@ -45,7 +51,8 @@ void bb_run_note(const char *fmt, ...)
 /* Every text metric of st->out against the test references into res->score/signature. */
 int bb_run_score(bb_run_state *st, const bb_run_config *cfg, const bb_run_opts *o,
                  bb_run_result *res, bb_error *err);
-/* generations.csv, metrics.json, manifest.json into dir. */
+/* generations.csv, metrics.json, manifest.json (and retrieval's header-only train_log.csv)
+ * into dir; every other method must have written train_log.csv there. */
 int bb_run_write(const char *dir, const bb_run_state *st, const bb_run_config *cfg,
                  const bb_run_opts *o, const bb_run_result *res, bb_error *err);
 

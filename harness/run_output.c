@@ -1,6 +1,7 @@
 /* run_output — scoring and the run directory of `run` / `beat explain` (run_driver.h). */
 #include <cJSON.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "models/base/bb_json.h"
 #include "models/base/bb_time.h"
 #include "models/beat/beat_explain.h"
+#include "models/beat/beat_explain_log.h"
 #include "models/lm/lm_encode.h"
 
 /* ------------------------------------------------------------------------------------------
@@ -26,7 +28,7 @@ int bb_run_score(bb_run_state *st, const bb_run_config *cfg, const bb_run_opts *
     size_t *ref_lens = bb_malloc((n ? n : 1) * sizeof *ref_lens);
     size_t *cand_lens = bb_malloc((n ? n : 1) * sizeof *cand_lens);
     for (size_t k = 0; k < n; k++) {
-        refs[k] = st->ex.rows[st->out.row[k]].explanation;
+        refs[k] = st->task_ex->rows[st->out.row[k]].explanation;
         cands[k] = st->out.generated[k] ? st->out.generated[k] : "";
         ref_lens[k] = strlen(refs[k]);
         cand_lens[k] = strlen(cands[k]);
@@ -104,7 +106,7 @@ static int write_generations(const char *dir, const bb_run_state *st, bb_error *
     BB_ASSERT(fp, "run: open_memstream failed");
     fprintf(fp, "uid,iid,reference,generated\n");
     for (size_t k = 0; k < st->out.n; k++) {
-        const bb_explanation *row = &st->ex.rows[st->out.row[k]];
+        const bb_explanation *row = &st->task_ex->rows[st->out.row[k]];
         fprintf(fp, "%d,%d,", row->uid, row->iid);
         bb_csv_write_field(fp, row->explanation);
         fputc(',', fp);
@@ -147,6 +149,15 @@ static int write_manifest(const char *dir, const bb_run_state *st, const bb_run_
     cJSON_AddNumberToObject(split, "valid", (double)st->split.n_valid);
     cJSON_AddNumberToObject(split, "test", (double)st->split.n_test);
     cJSON_AddNumberToObject(split, "test_users", (double)st->split.n_test_users);
+    cJSON *rows = cJSON_AddObjectToObject(root, "task_rows");
+    cJSON *caps = cJSON_AddObjectToObject(rows, "caps");
+    cJSON_AddNumberToObject(caps, "train", cfg->task.max_train_rows);
+    cJSON_AddNumberToObject(caps, "valid", cfg->task.max_valid_rows);
+    cJSON_AddNumberToObject(caps, "test", cfg->task.max_test_rows);
+    cJSON *used = cJSON_AddObjectToObject(rows, "used");
+    cJSON_AddNumberToObject(used, "train", (double)st->task_split->n_train);
+    cJSON_AddNumberToObject(used, "valid", (double)st->task_split->n_valid);
+    cJSON_AddNumberToObject(used, "test", (double)st->task_split->n_test);
     const int soft_prompt = strcmp(cfg->method, "beat") == 0 || strcmp(cfg->method, "id-prompt") == 0 ||
                             strcmp(cfg->method, "xrec") == 0;
     if (soft_prompt) {
@@ -168,10 +179,15 @@ static int write_manifest(const char *dir, const bb_run_state *st, const bb_run_
     if (st->gcn_dir) add_artifact(root, "lightgcn", st->gcn_dir, st->gcn_made, st->gcn_seconds);
     cJSON_AddNumberToObject(root, "epochs_run", res->epochs_run);
     cJSON_AddNumberToObject(root, "best_epoch", res->best_epoch);
-    if (res->best_valid_loss == res->best_valid_loss)
-        cJSON_AddNumberToObject(root, "best_valid_loss", res->best_valid_loss);
-    else
+    if (isfinite(res->best_valid_loss)) {
+        /* 17 digits (cJSON prints 15 when they look close enough): the exact value, equal to
+         * the kept epoch's valid_loss in train_log.csv */
+        char v[40];
+        snprintf(v, sizeof v, "%.17g", res->best_valid_loss);
+        cJSON_AddRawToObject(root, "best_valid_loss", v);
+    } else {
         cJSON_AddNullToObject(root, "best_valid_loss");
+    }
     cJSON *t = cJSON_AddObjectToObject(root, "seconds");
     cJSON_AddNumberToObject(t, "train", res->train_seconds);
     cJSON_AddNumberToObject(t, "generate", res->generate_seconds);
@@ -184,8 +200,24 @@ static int write_manifest(const char *dir, const bb_run_state *st, const bb_run_
     return rc;
 }
 
+/* train_log.csv: written by every method with epochs into the staged directory (the task's
+ * work_dir); retrieval has none, so its file is the header alone (the same file set in every
+ * explanation run directory). */
+static int check_train_log(const char *dir, const bb_run_config *cfg, bb_error *err) {
+    if (strcmp(cfg->method, "retrieval") == 0) {
+        const beat_train_log empty = {0};
+        return beat_train_log_write(dir, &empty, err);
+    }
+    char *path = bb_path_join(dir, "train_log.csv");
+    const int present = bb_path_exists(path);
+    free(path);
+    if (!present) return bb_fail(err, "run: method %s wrote no train_log.csv", cfg->method);
+    return BB_OK;
+}
+
 int bb_run_write(const char *dir, const bb_run_state *st, const bb_run_config *cfg,
                  const bb_run_opts *o, const bb_run_result *res, bb_error *err) {
+    if (check_train_log(dir, cfg, err) != BB_OK) return BB_ERR;
     if (write_generations(dir, st, err) != BB_OK) return BB_ERR;
     char *buf = NULL;
     size_t len = 0;

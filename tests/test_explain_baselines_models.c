@@ -4,7 +4,9 @@
  * by its effect on hidden states, overfitting a tiny set (valid rows equal to train rows
  * reach a near-zero NLL, and greedy decoding reproduces the training explanation of a seen
  * pair exactly), bit-identical generations for the same seed, and generations that do not
- * change when the test explanations' text does (no test text reaches training). */
+ * change when the test explanations' text does (no test text reaches training), and the
+ * train_log.csv each writes into the task's work directory (one row per epoch, the kept
+ * epoch's valid_loss equal to the selected value). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,8 @@
 #include "baselines/explain_head.h"
 #include "baselines/nrt.h"
 #include "baselines/peter.h"
+#include "models/base/bb_io.h"
+#include "models/beat/beat_explain_log.h"
 #include "models/nn/nn.h"
 #include "tests/testhelp.h"
 #include "tests/util/explain_testutil.h"
@@ -334,6 +338,57 @@ static void test_nrt_repeatable(void) {
     check_repeatable(run_nrt, &cfg);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * train_log.csv in the task's work directory (models/beat/beat_explain_log.h) */
+
+static void check_train_log(run_fn run, const void *cfg, const char *name) {
+    xtest_fix f;
+    TEST_TRUE(xtest_fix_synth(&f, 60, 50, 400, 60));
+    f.task.seed = 5;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", bb_test_tmp_path(name));
+    bb_error err;
+    TEST_OK(bb_mkdir_p(dir, &err), &err);
+    f.task.work_dir = dir;
+    bb_explain_output out;
+    TEST_OK(run(&f.task, cfg, &out, &err), &err);
+    char *path = bb_path_join(dir, "train_log.csv");
+    beat_train_log log;
+    TEST_OK(beat_train_log_read(path, &log, &err), &err);
+    free(path);
+    TEST_EQ_INT(log.n, out.epochs_run);
+    TEST_TRUE(out.best_epoch >= 1 && out.best_epoch <= log.n);
+    /* the kept epoch's row holds the selection value itself, and it is the first minimum */
+    TEST_TRUE(memcmp(&log.rows[out.best_epoch - 1].valid_loss, &out.best_valid_loss, sizeof(double)) == 0);
+    for (int e = 0; e < log.n; e++) {
+        TEST_TRUE(isfinite(log.rows[e].train_loss) && log.rows[e].train_loss > 0);
+        TEST_TRUE(e < out.best_epoch - 1 ? log.rows[e].valid_loss > out.best_valid_loss
+                                         : log.rows[e].valid_loss >= out.best_valid_loss);
+        TEST_TRUE(log.rows[e].seconds >= 0);
+    }
+    /* training lowers the objective */
+    TEST_TRUE(log.rows[log.n - 1].train_loss < log.rows[0].train_loss);
+    beat_train_log_free(&log);
+    bb_explain_output_free(&out);
+    xtest_fix_free(&f);
+}
+
+static void test_peter_train_log(void) {
+    bb_peter_config cfg;
+    bb_peter_tiny_config(&cfg);
+    cfg.max_epochs = under_valgrind() ? 2 : 4;
+    cfg.max_len = 16;
+    check_train_log(run_peter, &cfg, "peter_log");
+}
+
+static void test_nrt_train_log(void) {
+    bb_nrt_config cfg;
+    bb_nrt_tiny_config(&cfg);
+    cfg.max_epochs = under_valgrind() ? 2 : 4;
+    cfg.max_len = 16;
+    check_train_log(run_nrt, &cfg, "nrt_log");
+}
+
 const bb_test bb_suite_explain_baselines_models[] = {
     {"head_matches_tape", test_head_matches_tape},
     {"nrt_gradcheck", test_nrt_gradcheck},
@@ -343,5 +398,7 @@ const bb_test bb_suite_explain_baselines_models[] = {
     {"peter_overfit", test_peter_overfit},
     {"peter_repeatable", test_peter_repeatable},
     {"nrt_repeatable", test_nrt_repeatable},
+    {"peter_train_log", test_peter_train_log},
+    {"nrt_train_log", test_nrt_train_log},
     {NULL, NULL},
 };

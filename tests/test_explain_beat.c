@@ -5,7 +5,11 @@
  * Hand-worked SAR values, central-difference gradient checks of the projector, SAR, and the
  * whole explainer loss (CE through the frozen LM + SAR) of each provider, the prompt layout
  * token by token, the frozen LM's weights bit-identical after training, deterministic
- * generation, out-of-range ids, and the stage-1 artifact reader's errors. */
+ * generation, out-of-range ids, and the stage-1 artifact reader's errors. The stage-1
+ * ablations in stage 2 (no_macro, no_micro, continuous): slot counts and what each slot
+ * carries, the prompt's slot positions, whole-loss gradient checks, training with the LM
+ * frozen, the readers of ablated runs; stage 1's continuous vectors against the behaviour
+ * vectors it ranks with; train_log.csv's text, epoch observer and reader. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +21,14 @@
 #include "models/base/bb_rng.h"
 #include "models/beat/beat_explain.h"
 #include "models/beat/beat_explain_beat.h"
+#include "models/beat/beat_explain_log.h"
 #include "models/beat/beat_projector.h"
+#include "models/beat/beat_run_internal.h"
 #include "models/beat/beat_sar.h"
+#include "models/beat/beat_stage1.h"
 #include "models/lm/lm_bpe.h"
 #include "models/lm/lm_model.h"
+#include "metrics/ranking.h"
 #include "models/nn/nn.h"
 #include "tests/testhelp.h"
 
@@ -82,21 +90,53 @@ static void toy_free(toy *t) {
     bb_split_free(&t->split);
 }
 
-/* In-memory stage-1 tokens: T = 2, K = 4, d = 6, codebooks from the seed. */
-static void toy_tokens(beat_tokens *tk, uint64_t seed) {
+/* The stage-1 variants stage 2 reads (beat_explain_beat.h). */
+enum { V_FULL, V_NO_MACRO, V_NO_MICRO, V_CONTINUOUS, V_CONTINUOUS_NO_MACRO, V_COUNT };
+static const char *const variant_names[V_COUNT] = {"full", "no_macro", "no_micro", "continuous",
+                                                   "continuous+no_macro"};
+
+/* In-memory stage-1 tokens of a variant: T = 2, K = 4, d = 6, codebooks (or, continuous,
+ * unit vectors) from the seed. */
+static void toy_tokens_variant(beat_tokens *tk, uint64_t seed, int variant) {
     memset(tk, 0, sizeof *tk);
     tk->T = 2, tk->K = 4, tk->d = 6, tk->n_users = 4, tk->n_items = 4;
+    tk->has_macro = variant != V_NO_MACRO && variant != V_CONTINUOUS_NO_MACRO;
+    tk->has_micro = variant != V_NO_MICRO;
+    tk->continuous = variant == V_CONTINUOUS || variant == V_CONTINUOUS_NO_MACRO;
+    bb_rng r;
+    bb_rng_seed(&r, seed, "test/codebooks");
+    if (tk->continuous) {
+        for (int s = 0; s < 2; s++) {
+            if (tk->has_macro) tk->macro_vec[s] = bb_malloc(4 * 6 * sizeof(float));
+            tk->micro_vec[s] = bb_malloc(4 * 2 * 6 * sizeof(float));
+            float *v[2] = {tk->macro_vec[s], tk->micro_vec[s]};
+            const int rows[2] = {4, 8};
+            for (int kind = 0; kind < 2; kind++)
+                for (int row = 0; v[kind] && row < rows[kind]; row++) {
+                    float *x = v[kind] + row * 6;
+                    double ss = 0;
+                    for (int c = 0; c < 6; c++) x[c] = (float)bb_rng_normal(&r), ss += (double)x[c] * x[c];
+                    for (int c = 0; c < 6; c++) x[c] = (float)(x[c] / sqrt(ss));
+                }
+        }
+        return;
+    }
     tk->user = bb_malloc(4 * 3 * sizeof(int32_t));
     tk->item = bb_malloc(4 * 3 * sizeof(int32_t));
     for (int e = 0; e < 4; e++)
-        for (int k = 0; k < 3; k++) tk->user[e * 3 + k] = (e + k) % 4, tk->item[e * 3 + k] = (3 * e + k) % 4;
-    bb_rng r;
-    bb_rng_seed(&r, seed, "test/codebooks");
+        for (int k = 0; k < 3; k++) {
+            const int present = k == 0 ? tk->has_macro : tk->has_micro;
+            tk->user[e * 3 + k] = present ? (e + k) % 4 : -1;
+            tk->item[e * 3 + k] = present ? (3 * e + k) % 4 : -1;
+        }
     for (int c = 0; c < 4; c++) {
+        if (!(c % 2 ? tk->has_micro : tk->has_macro)) continue;
         tk->codebook[c] = bb_malloc(4 * 6 * sizeof(float));
         for (int k = 0; k < 24; k++) tk->codebook[c][k] = (float)bb_rng_normal(&r) * 0.5f;
     }
 }
+
+static void toy_tokens(beat_tokens *tk, uint64_t seed) { toy_tokens_variant(tk, seed, V_FULL); }
 
 /* ------------------------------------------------------------------------------------------
  * Projector */
@@ -303,7 +343,8 @@ static nn_tensor *explain_loss_fn(nn_tape *tp, nn_tensor **params, int n, void *
 
 /* Central differences of the whole loss (CE through the frozen LM + SAR) against the
  * explainer's gradient, for every parameter of the provider and the separator. */
-static int check_provider_loss(toy *t, const beat_slot_provider *prov, int no_sar, char *msg, int cap) {
+static int check_provider_loss(toy *t, const beat_slot_provider *prov, int no_sar, double step,
+                               char *msg, int cap) {
     beat_explain_config cfg = toy_config();
     cfg.no_sar = no_sar;
     beat_explainer x;
@@ -318,7 +359,7 @@ static int check_provider_loss(toy *t, const beat_slot_provider *prov, int no_sa
     for (int k = 0; k < ps->n; k++) params[k] = ps->items[k];
     params[ps->n] = x.sep;
     nn_gradcheck_opts o = nn_gradcheck_defaults();
-    o.step = 2e-2;
+    o.step = step;
     o.abs_floor = 5e-3; /* the LM's float32 loss (about 6) carries ~1e-5 of noise per difference */
     o.max_elems = getenv("BB_VALGRIND") ? 4 : 24; /* each element costs two LM passes */
     o.skip_kinks = 1; /* SAR's argmax */
@@ -338,7 +379,7 @@ static void test_beat_loss_gradcheck(void) {
     beat_stage2 m;
     beat_stage2_init(&m, &tk, 8, 2);
     char msg[256];
-    int ok = check_provider_loss(&t, &m.prov, 0, msg, sizeof msg);
+    int ok = check_provider_loss(&t, &m.prov, 0, 2e-2, msg, sizeof msg);
     if (!ok) fprintf(stderr, "    beat: %s\n", msg);
     TEST_TRUE(ok);
     beat_stage2_free(&m);
@@ -353,10 +394,10 @@ static void test_id_prompt_loss_gradcheck(void) {
     /* vectors of norm ~1.4, so a step of 0.02 stays a small move through the LM's LayerNorms */
     bb_id_prompt_init(&m, 4, 4, 3, 8, 0.5, 3);
     char msg[256];
-    int ok = check_provider_loss(&t, &m.prov, 0, msg, sizeof msg);
+    int ok = check_provider_loss(&t, &m.prov, 0, 2e-2, msg, sizeof msg);
     if (!ok) fprintf(stderr, "    id-prompt: %s\n", msg);
     TEST_TRUE(ok);
-    ok = check_provider_loss(&t, &m.prov, 1, msg, sizeof msg); /* CE alone */
+    ok = check_provider_loss(&t, &m.prov, 1, 2e-2, msg, sizeof msg); /* CE alone */
     if (!ok) fprintf(stderr, "    id-prompt no_sar: %s\n", msg);
     TEST_TRUE(ok);
     bb_id_prompt_free(&m);
@@ -379,7 +420,7 @@ static void test_xrec_loss_gradcheck(void) {
     /* the gates of a row sum to one: scaling every expert's output bias by the same vector
      * moves the output by exactly that vector */
     char msg[256];
-    int ok = check_provider_loss(&t, &m.prov, 0, msg, sizeof msg);
+    int ok = check_provider_loss(&t, &m.prov, 0, 2e-2, msg, sizeof msg);
     if (!ok) fprintf(stderr, "    xrec: %s\n", msg);
     TEST_TRUE(ok);
     nn_tape *tp = nn_tape_new();
@@ -393,6 +434,159 @@ static void test_xrec_loss_gradcheck(void) {
     bb_xrec_free(&m);
     bb_xrec_embeddings_free(&emb);
     toy_free(&t);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Stage-1 ablations in stage 2: no_macro, no_micro, continuous */
+
+static const int variant_slots[V_COUNT] = {3, 2, 1, 3, 2};
+/* tables of the kept kinds (none when continuous) + 2 projectors of 4 tensors */
+static const int variant_params[V_COUNT] = {12, 10, 10, 8, 8};
+
+/* The d-vector slot j of entity e's side must carry before the projector. */
+static const float *expected_token(const beat_tokens *tk, int side, int32_t e, int j) {
+    const int T = tk->T, d = tk->d;
+    const int is_macro = tk->has_macro && j == 0, micro_k = tk->has_macro ? j - 1 : j;
+    if (tk->continuous)
+        return is_macro ? tk->macro_vec[side] + (size_t)e * d
+                        : tk->micro_vec[side] + ((size_t)e * T + (size_t)micro_k) * d;
+    const int32_t *row = (side ? tk->item : tk->user) + (size_t)e * (1 + T);
+    return is_macro ? tk->codebook[side * 2] + (size_t)row[0] * d
+                    : tk->codebook[side * 2 + 1] + (size_t)row[1 + micro_k] * d;
+}
+
+static void test_ablation_slots_and_prompt(void) {
+    for (int v = 0; v < V_COUNT; v++) {
+        toy t;
+        toy_make(&t, 8, 20 + (uint64_t)v);
+        beat_tokens tk;
+        toy_tokens_variant(&tk, 20 + (uint64_t)v, v);
+        beat_stage2 m;
+        beat_stage2_init(&m, &tk, 8, 3);
+        if (m.prov.slots != variant_slots[v]) fprintf(stderr, "    variant %s\n", variant_names[v]);
+        TEST_EQ_INT(m.prov.slots, variant_slots[v]);
+        TEST_EQ_INT(beat_tokens_slots(&tk), variant_slots[v]);
+        TEST_EQ_INT(m.params->n, variant_params[v]);
+        for (int k = 0; k < 4; k++) /* a table exactly for each kept kind, none when continuous */
+            TEST_EQ_INT(m.table[k] != NULL, !tk.continuous && (k % 2 ? tk.has_micro : tk.has_macro));
+        /* each slot is the projection of the right token vector */
+        nn_tape *tp = nn_tape_new();
+        nn_tape_set_grad(tp, 0);
+        const int32_t uid[2] = {1, 3}, iid[2] = {2, 0};
+        nn_tensor *slots = m.prov.build(m.prov.self, tp, uid, iid, 2);
+        const int S = variant_slots[v];
+        TEST_EQ_INT(slots->ndim, 3);
+        TEST_EQ_INT(slots->shape[1], 2 * S);
+        TEST_EQ_INT(slots->shape[2], 8);
+        double worst = 0;
+        for (int k = 0; k < 2; k++)
+            for (int side = 0; side < 2; side++)
+                for (int j = 0; j < S; j++) {
+                    const float *x = expected_token(&tk, side, side ? iid[k] : uid[k], j);
+                    nn_tensor *in = nn_tape_from(tp, 2, (int64_t[]){1, 6}, x);
+                    nn_tensor *y = beat_projector_forward(tp, &m.proj[side], in);
+                    const float *got = slots->data + ((size_t)k * 2 * S + (size_t)side * S + (size_t)j) * 8;
+                    for (int c = 0; c < 8; c++) worst = fmax(worst, fabs(got[c] - y->data[c]));
+                }
+        TEST_TRUE(worst < 1e-5);
+        nn_tape_free(tp);
+        /* the prompt expands <U> and <I> to S positions each */
+        beat_explain_config cfg = toy_config();
+        beat_explainer x;
+        bb_error err;
+        TEST_OK(beat_explainer_init(&x, &cfg, t.lm, t.tok, &m.prov, &t.ex, &t.split, "business", 1, &err), &err);
+        TEST_EQ_INT(x.S, S);
+        int n_user = 0, n_item = 0;
+        for (int p = 0; p < x.seqs.prompt_len[0]; p++) {
+            n_user += x.seqs.ids[p] == lm_bpe_special(t.tok, LM_USER);
+            n_item += x.seqs.ids[p] == lm_bpe_special(t.tok, LM_ITEM);
+        }
+        TEST_EQ_INT(n_user, S);
+        TEST_EQ_INT(n_item, S);
+        TEST_EQ_INT(x.seqs.ids[x.seqs.user_at + S - 1], lm_bpe_special(t.tok, LM_USER));
+        TEST_TRUE(x.seqs.ids[x.seqs.user_at + S] != lm_bpe_special(t.tok, LM_USER));
+        TEST_EQ_INT(x.seqs.ids[x.seqs.item_at + S - 1], lm_bpe_special(t.tok, LM_ITEM));
+        TEST_TRUE(x.seqs.ids[x.seqs.item_at + S] != lm_bpe_special(t.tok, LM_ITEM));
+        beat_explainer_free(&x);
+        beat_stage2_free(&m);
+        beat_tokens_free(&tk);
+        toy_free(&t);
+    }
+}
+
+/* The whole loss (CE through the frozen LM + SAR) of each ablation's provider by central
+ * differences: the new paths are the partial concatenations (no_macro, no_micro) and the
+ * constant vectors into the projectors (continuous). A smaller step than full BEAT's: with
+ * fewer slots the separator's curvature shows at 2e-2 (the error halves by four with the
+ * step: truncation, not a wrong gradient). Under valgrind (another sgemm kernel, so other
+ * float noise) only continuous, CE alone: SAR's argmax jumps are too close at 4 elements. */
+static void test_ablation_loss_gradcheck(void) {
+    const int valgrind = getenv("BB_VALGRIND") != NULL;
+    for (int v = V_NO_MACRO; v < V_COUNT; v++) {
+        if (valgrind && v != V_CONTINUOUS) continue; /* two LM passes an element */
+        toy t;
+        toy_make(&t, 8, 30 + (uint64_t)v);
+        beat_tokens tk;
+        toy_tokens_variant(&tk, 30 + (uint64_t)v, v);
+        beat_stage2 m;
+        beat_stage2_init(&m, &tk, 8, 30 + (uint64_t)v);
+        char msg[256];
+        int ok = check_provider_loss(&t, &m.prov, valgrind, 5e-3, msg, sizeof msg);
+        if (!ok) fprintf(stderr, "    %s: %s\n", variant_names[v], msg);
+        TEST_TRUE(ok);
+        beat_stage2_free(&m);
+        beat_tokens_free(&tk);
+        toy_free(&t);
+    }
+}
+
+/* Each ablation trains a few epochs on the toy task: the provider's parameters move, the
+ * LM's stay bit-identical, the validation CE falls, and the epoch log matches the stats. */
+static void test_ablation_training(void) {
+    setenv("BB_QUIET", "1", 1);
+    for (int v = V_NO_MACRO; v < V_COUNT; v++) {
+        toy t;
+        toy_make(&t, 16, 40 + (uint64_t)v);
+        const size_t bytes = (size_t)t.lm->params->total * sizeof(float);
+        float *before = bb_malloc(bytes);
+        memcpy(before, t.lm->params->data, bytes);
+        beat_tokens tk;
+        toy_tokens_variant(&tk, 40 + (uint64_t)v, v);
+        beat_stage2 m;
+        beat_stage2_init(&m, &tk, 16, 40 + (uint64_t)v);
+        float *p0 = bb_malloc((size_t)m.params->total * sizeof(float));
+        memcpy(p0, m.params->data, (size_t)m.params->total * sizeof(float));
+        beat_explain_config cfg = toy_config();
+        cfg.max_epochs = getenv("BB_VALGRIND") ? 2 : 4;
+        cfg.patience = 4;
+        beat_explainer x;
+        bb_error err;
+        TEST_OK(beat_explainer_init(&x, &cfg, t.lm, t.tok, &m.prov, &t.ex, &t.split, "business", 9, &err), &err);
+        beat_explain_stats st;
+        TEST_OK(beat_explain_fit(&x, &st, &err), &err);
+        /* the selection value falls (the objective's SAR part may rise as CE trades against it) */
+        const double v_first = st.log.rows[0].valid_loss, v_last = st.log.rows[st.log.n - 1].valid_loss;
+        if (!(v_last < v_first)) fprintf(stderr, "    %s: valid CE %g -> %g\n", variant_names[v], v_first, v_last);
+        TEST_TRUE(v_last < v_first);
+        TEST_TRUE(memcmp(p0, m.params->data, (size_t)m.params->total * sizeof(float)) != 0);
+        TEST_TRUE(memcmp(before, t.lm->params->data, bytes) == 0);
+        TEST_EQ_INT(st.log.n, st.epochs_run);
+        TEST_TRUE(st.best_epoch >= 1 && st.best_epoch <= st.log.n);
+        TEST_TRUE(memcmp(&st.log.rows[st.best_epoch - 1].valid_loss, &st.best_valid_ce, sizeof(double)) == 0);
+        TEST_NEAR(st.log.rows[0].train_loss, st.first_train_loss, 0);
+        TEST_NEAR(st.log.rows[st.log.n - 1].train_loss, st.last_train_loss, 0);
+        size_t rows[2] = {6, 7};
+        char *texts[2] = {NULL, NULL};
+        TEST_OK(beat_explain_generate(&x, rows, 2, texts, &err), &err);
+        TEST_TRUE(texts[0] != NULL && texts[1] != NULL);
+        free(texts[0]), free(texts[1]);
+        beat_explain_stats_free(&st);
+        beat_explainer_free(&x);
+        free(p0), free(before);
+        beat_stage2_free(&m);
+        beat_tokens_free(&tk);
+        toy_free(&t);
+    }
 }
 
 static void test_frozen_lm_and_deterministic_generation(void) {
@@ -426,6 +620,8 @@ static void test_frozen_lm_and_deterministic_generation(void) {
         /* training moved the provider's parameters... */
         TEST_TRUE(memcmp(p0, m.params->data, (size_t)m.params->total * sizeof(float)) != 0);
         free(p0);
+        TEST_EQ_INT(st.log.n, 4); /* one log row per epoch */
+        beat_explain_stats_free(&st);
         size_t rows[2] = {6, 7};
         TEST_OK(beat_explain_generate(&x, rows, 2, texts[run], &err), &err);
         if (run == 1) { /* beam search through the same prompts (lm_generate's beam) */
@@ -533,6 +729,230 @@ static void test_tokens_load_and_errors(void) {
     TEST_ERR_CONTAINS(beat_tokens_load(dir, &tk, &err), &err, "no tensor 'item_micro_codebook'");
 }
 
+/* Writes DIR/NAME with tensors names[k] of shapes shapes[k] (ndims[k] dims, values 10 k +
+ * their index) and the metadata. */
+static void write_st(const char *dir, const char *name, int n, const char *const *names,
+                     const int *ndims, const int64_t (*shapes)[3], const char *const *meta) {
+    nn_tensor *ts[8];
+    for (int k = 0; k < n; k++) {
+        ts[k] = nn_tensor_new(ndims[k], shapes[k], 0);
+        for (int64_t e = 0; e < ts[k]->numel; e++) ts[k]->data[e] = (float)(10 * k + e);
+    }
+    char *path = bb_path_join(dir, name);
+    bb_error err;
+    if (nn_st_write(path, names, (const nn_tensor *const *)ts, n, meta, &err) != BB_OK)
+        fprintf(stderr, "    write %s: %s\n", path, err.msg);
+    free(path);
+    for (int k = 0; k < n; k++) nn_tensor_free(ts[k]);
+}
+
+static void test_tokens_load_ablations(void) {
+    char dir[1100], path[1200];
+    snprintf(dir, sizeof dir, "%s", bb_test_tmp_path("stage1_ablations"));
+    bb_error err;
+    TEST_OK(bb_mkdir_p(dir, &err), &err);
+    snprintf(path, sizeof path, "%s/tokens.csv", dir);
+    const char *meta[] = {"token_len", "2", "codebook_size", "3", "d", "2", NULL};
+    const int two[2] = {2, 2};
+    const int64_t cb_shape[2][3] = {{3, 2}, {3, 2}};
+    beat_tokens tk;
+    /* no_macro: micro codebooks only, empty macro fields */
+    const char *micro_names[2] = {"user_micro_codebook", "item_micro_codebook"};
+    write_st(dir, "codebooks.safetensors", 2, micro_names, two, cb_shape, meta);
+    write_text(path, "kind,id,macro,micro_1,micro_2\nuser,0,,2,0\nuser,1,,0,1\nitem,0,,1,2\n");
+    TEST_OK(beat_tokens_load(dir, &tk, &err), &err);
+    TEST_EQ_INT(tk.has_macro, 0);
+    TEST_EQ_INT(tk.has_micro, 1);
+    TEST_EQ_INT(tk.continuous, 0);
+    TEST_EQ_INT(beat_tokens_slots(&tk), 2);
+    TEST_EQ_INT(tk.n_users, 2);
+    TEST_EQ_INT(tk.user[3], -1);
+    TEST_EQ_INT(tk.user[4], 0);
+    TEST_EQ_INT(tk.item[2], 2);
+    TEST_TRUE(tk.codebook[0] == NULL && tk.codebook[2] == NULL);
+    TEST_NEAR(tk.codebook[3][5], 15.0, 0); /* tensor 1, element 5 */
+    beat_tokens_free(&tk);
+    write_text(path, "kind,id,macro,micro_1,micro_2\nuser,0,1,2,0\nitem,0,,1,2\n");
+    TEST_ERR_CONTAINS(beat_tokens_load(dir, &tk, &err), &err,
+                      "tokens.csv:2: field 'macro': expected empty (the run has no macro codebook)");
+    /* no_micro: macro codebooks only */
+    const char *macro_names[2] = {"user_macro_codebook", "item_macro_codebook"};
+    write_st(dir, "codebooks.safetensors", 2, macro_names, two, cb_shape, meta);
+    write_text(path, "kind,id,macro,micro_1,micro_2\nuser,0,1,,\nitem,0,2,,\nitem,1,0,,\n");
+    TEST_OK(beat_tokens_load(dir, &tk, &err), &err);
+    TEST_EQ_INT(beat_tokens_slots(&tk), 1);
+    TEST_EQ_INT(tk.n_items, 2);
+    TEST_EQ_INT(tk.item[3], 0);
+    TEST_EQ_INT(tk.item[4], -1);
+    beat_tokens_free(&tk);
+    /* continuous: the kinds from the metadata, the vectors from continuous.safetensors */
+    const char *cmeta[] = {"token_len", "2", "codebook_size", "3", "d", "2", "macro", "1",
+                           "micro", "1", "continuous", "1", NULL};
+    const char *map_name[1] = {"user_macro_map"};
+    const int one_dim[1] = {2};
+    const int64_t map_shape[1][3] = {{4, 2}};
+    write_st(dir, "codebooks.safetensors", 1, map_name, one_dim, map_shape, cmeta);
+    TEST_ERR_CONTAINS(beat_tokens_load(dir, &tk, &err), &err, "continuous.safetensors: not found");
+    const char *vec_names[4] = {"user_macro", "user_micro", "item_macro", "item_micro"};
+    const int vec_dims[4] = {2, 3, 2, 3};
+    const int64_t vec_shapes[4][3] = {{2, 2}, {2, 2, 2}, {1, 2}, {1, 2, 2}};
+    write_st(dir, "continuous.safetensors", 4, vec_names, vec_dims, vec_shapes, NULL);
+    TEST_OK(beat_tokens_load(dir, &tk, &err), &err);
+    TEST_EQ_INT(tk.continuous, 1);
+    TEST_EQ_INT(beat_tokens_slots(&tk), 3);
+    TEST_EQ_INT(tk.n_users, 2);
+    TEST_EQ_INT(tk.n_items, 1);
+    TEST_TRUE(tk.user == NULL && tk.codebook[0] == NULL);
+    TEST_NEAR(tk.macro_vec[0][3], 3.0, 0);
+    TEST_NEAR(tk.micro_vec[0][7], 17.0, 0);
+    TEST_NEAR(tk.micro_vec[1][2], 32.0, 0);
+    beat_tokens_free(&tk);
+    /* the file must hold what the metadata says, in the documented shapes */
+    write_st(dir, "continuous.safetensors", 2, (const char *const[]){"user_macro", "item_macro"},
+             (const int[]){2, 2}, (const int64_t[][3]){{2, 2}, {1, 2}}, NULL);
+    TEST_ERR_CONTAINS(beat_tokens_load(dir, &tk, &err), &err,
+                      "holds macro vectors but the codebooks' metadata says macro 1, micro 1");
+    const int64_t bad_t[4][3] = {{2, 2}, {2, 3, 2}, {1, 2}, {1, 2, 2}};
+    write_st(dir, "continuous.safetensors", 4, vec_names, vec_dims, bad_t, NULL);
+    TEST_ERR_CONTAINS(beat_tokens_load(dir, &tk, &err), &err,
+                      "tensor 'user_micro': expected shape (n, token_len, 2)");
+    const int64_t bad_n[4][3] = {{2, 2}, {3, 2, 2}, {1, 2}, {1, 2, 2}};
+    write_st(dir, "continuous.safetensors", 4, vec_names, vec_dims, bad_n, NULL);
+    TEST_ERR_CONTAINS(beat_tokens_load(dir, &tk, &err), &err, "tensor 'user_micro' has 3 rows but the macro tensor 2");
+    /* an older continuous run: no codebooks and no metadata to say so */
+    write_st(dir, "codebooks.safetensors", 1, map_name, one_dim, map_shape, meta);
+    TEST_ERR_CONTAINS(beat_tokens_load(dir, &tk, &err), &err, "no codebooks and no 'continuous' metadata");
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Stage 1 writes the continuous vectors (beat_run_io.c): on a tiny continuous model, the
+ * file's vectors rebuild the behaviour vectors the model ranks with, rec = micro + macro
+ * repeated (beat_recon.h), and every row is unit length. */
+
+static void check_continuous_written(int no_macro) {
+    enum { NU = 9, NI = 7, NP = 30 };
+    int32_t tu[NP], ti[NP];
+    for (int p = 0; p < NP; p++) tu[p] = p % NU, ti[p] = (2 * p + p / NU) % NI;
+    bb_rank_lists lists;
+    bb_error err;
+    TEST_OK(bb_rank_lists_build(&lists, NU, NI, tu, ti, NP, &err), &err);
+    beat_config cfg;
+    beat_config_default(&cfg);
+    cfg.token_len = 3, cfg.token_dim = 4, cfg.codebook_size = 5, cfg.batch = NP, cfg.heads = 2;
+    cfg.continuous = 1, cfg.no_macro = no_macro, cfg.no_macro_sup = 1, cfg.no_micro_sup = 1;
+    const int T = 3, d = 8;
+    beat_model m;
+    TEST_OK(beat_model_init(&m, &cfg, 5, 1, NU, NI, tu, ti, NP, &lists, NULL, d, &err), &err);
+    beat_train_epoch(&m, 1, NULL); /* maps and ego rows away from their initial values */
+    beat_run_state st;
+    beat_run_state_init(&st, &m);
+    beat_encode_all(&m, st.rec, st.tokens);
+    beat_run_result res;
+    memset(&res, 0, sizeof res);
+    beat_run_usage(&m, &st, &res);
+    beat_inputs in;
+    memset(&in, 0, sizeof in);
+    beat_run_opts o = {.data_dir = "in-memory", .seed = 5, .threads = 1, .version = "test"};
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", bb_test_tmp_path(no_macro ? "stage1_cont_nomacro" : "stage1_cont"));
+    bb_remove_tree(dir);
+    TEST_OK(beat_run_write(dir, &cfg, &o, &in, &m, &st, &res, &err), &err);
+    beat_tokens tk;
+    TEST_OK(beat_tokens_load(dir, &tk, &err), &err);
+    TEST_EQ_INT(tk.continuous, 1);
+    TEST_EQ_INT(tk.has_macro, !no_macro);
+    TEST_EQ_INT(beat_tokens_slots(&tk), no_macro ? T : 1 + T);
+    TEST_EQ_INT(tk.n_users, NU);
+    TEST_EQ_INT(tk.n_items, NI);
+    double worst_rec = 0, worst_norm = 0;
+    for (int s = 0; s < 2; s++)
+        for (int e = 0; e < (s ? NI : NU); e++) {
+            const float *rec = st.rec[s] + (size_t)e * T * d;
+            for (int k = 0; k < T; k++) {
+                const float *mic = tk.micro_vec[s] + ((size_t)e * T + k) * d;
+                const float *mac = no_macro ? NULL : tk.macro_vec[s] + (size_t)e * d;
+                double nm = 0, na = 0;
+                for (int c = 0; c < d; c++) {
+                    const double want = mic[c] + (mac ? mac[c] : 0.0f);
+                    worst_rec = fmax(worst_rec, fabs(rec[k * d + c] - want));
+                    nm += (double)mic[c] * mic[c];
+                    if (mac) na += (double)mac[c] * mac[c];
+                }
+                worst_norm = fmax(worst_norm, fabs(sqrt(nm) - 1));
+                if (mac) worst_norm = fmax(worst_norm, fabs(sqrt(na) - 1));
+            }
+        }
+    if (!(worst_rec < 1e-5)) fprintf(stderr, "    rec vs stored vectors: %g\n", worst_rec);
+    TEST_TRUE(worst_rec < 1e-5);
+    TEST_TRUE(worst_norm < 1e-5);
+    beat_tokens_free(&tk);
+    beat_run_state_free(&st);
+    beat_model_free(&m);
+    bb_rank_lists_free(&lists);
+}
+
+static void test_stage1_writes_continuous_vectors(void) {
+    check_continuous_written(0);
+    check_continuous_written(1);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * train_log.csv (beat_explain_log.h) */
+
+static void test_train_log_format_observer_and_read(void) {
+    /* the text, by hand: 17 digits, an empty valid_loss for NAN, seconds to the microsecond */
+    beat_train_log l = {0};
+    beat_train_log_add(&l, 2.5, 1.25, 0.5);
+    beat_train_log_add(&l, 0.1, NAN, 12.0000004);
+    size_t len;
+    char *text = beat_train_log_csv(&l, &len);
+    TEST_STR_EQ(text, "epoch,train_loss,valid_loss,seconds\n1,2.5,1.25,0.500000\n"
+                      "2,0.10000000000000001,,12.000000\n");
+    TEST_EQ_INT(len, strlen(text));
+    free(text);
+    /* the observer: 5 train rows in batches of 2 = 3 steps an epoch; validation parts belong
+     * to the epoch of the last step and are pooled as sum / count */
+    beat_train_log o = {0};
+    beat_train_log_watch(&o, 5, 2);
+    const double steps[2][3] = {{3, 2, 1}, {1, 1, 0.5}};
+    for (int e = 0; e < 2; e++) {
+        for (int k = 0; k < 3; k++) beat_train_log_step(&o, steps[e][k]);
+        beat_train_log_valid(&o, e ? 3.0 : 9.0, 4);
+        beat_train_log_valid(&o, e ? 1.0 : 3.0, 2);
+    }
+    beat_train_log_step(&o, 7); /* an epoch cut short (no validation) */
+    beat_train_log_close(&o);
+    TEST_EQ_INT(o.n, 3);
+    TEST_NEAR(o.rows[0].train_loss, 2.0, 0);
+    TEST_NEAR(o.rows[0].valid_loss, 2.0, 0);   /* (9 + 3) / 6 */
+    TEST_NEAR(o.rows[1].train_loss, 2.5 / 3, 1e-15);
+    TEST_NEAR(o.rows[1].valid_loss, 4.0 / 6, 1e-15);
+    TEST_NEAR(o.rows[2].train_loss, 7.0, 0);
+    TEST_TRUE(isnan(o.rows[2].valid_loss));
+    TEST_TRUE(o.rows[0].seconds >= 0 && o.rows[1].seconds >= 0);
+    /* written atomically into a directory and read back bit for bit */
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", bb_test_tmp_path("train_log"));
+    bb_error err;
+    TEST_OK(bb_mkdir_p(dir, &err), &err);
+    TEST_OK(beat_train_log_write(dir, &o, &err), &err);
+    char *path = bb_path_join(dir, "train_log.csv");
+    beat_train_log back;
+    TEST_OK(beat_train_log_read(path, &back, &err), &err);
+    TEST_EQ_INT(back.n, 3);
+    TEST_TRUE(memcmp(&back.rows[1].valid_loss, &o.rows[1].valid_loss, sizeof(double)) == 0);
+    TEST_TRUE(memcmp(&back.rows[1].train_loss, &o.rows[1].train_loss, sizeof(double)) == 0);
+    TEST_TRUE(isnan(back.rows[2].valid_loss));
+    beat_train_log_free(&back);
+    write_text(path, "epoch,train_loss,valid_loss,seconds\n1,2,1,0.5\n3,2,1,0.5\n");
+    TEST_ERR_CONTAINS(beat_train_log_read(path, &back, &err), &err, "train_log.csv:3: field 'epoch': expected 2");
+    write_text(path, "epoch,train_loss,valid_loss,seconds\n1,x,1,0.5\n");
+    TEST_ERR_CONTAINS(beat_train_log_read(path, &back, &err), &err, "field 'train_loss': expected a finite number");
+    free(path);
+    beat_train_log_free(&o);
+    beat_train_log_free(&l);
+}
+
 const bb_test bb_suite_explain_beat[] = {
     {"projector_shape_and_gradcheck", test_projector_shape_and_gradcheck},
     {"sar_hand_worked", test_sar_hand_worked},
@@ -544,5 +964,11 @@ const bb_test bb_suite_explain_beat[] = {
     {"frozen_lm_and_deterministic_generation", test_frozen_lm_and_deterministic_generation},
     {"out_of_range_pair_is_an_error", test_out_of_range_pair_is_an_error},
     {"tokens_load_and_errors", test_tokens_load_and_errors},
+    {"ablation_slots_and_prompt", test_ablation_slots_and_prompt},
+    {"ablation_loss_gradcheck", test_ablation_loss_gradcheck},
+    {"ablation_training", test_ablation_training},
+    {"tokens_load_ablations", test_tokens_load_ablations},
+    {"stage1_writes_continuous_vectors", test_stage1_writes_continuous_vectors},
+    {"train_log_format_observer_and_read", test_train_log_format_observer_and_read},
     {NULL, NULL},
 };

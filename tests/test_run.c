@@ -2,7 +2,10 @@
  * run_config.h): the run directory (generations.csv in split order, metrics.json equal to
  * --json, manifest), byte-identical outputs for the same seed and threads, reuse of cached
  * artifacts, every method through the driver, config files and flags, exit codes, no partial
- * run directory on error, and the end-to-end zero-shot comparison of BEAT with ID-prompt
+ * run directory on error, train_log.csv against the manifest, stage 2 on the stage-1
+ * ablations (no_macro, no_micro, continuous), the row caps (task.max_*_rows: the subset by
+ * hand, the same rows across methods, order kept, loose caps change nothing, the caches do
+ * not depend on them), and the end-to-end zero-shot comparison of BEAT with ID-prompt
  * (e2e_*, run with BB_E2E=1: it trains a real small LM). */
 #include <math.h>
 #include <stdint.h>
@@ -15,9 +18,11 @@
 
 #include "datasets/csv_reader.h"
 #include "harness/run_config.h"
+#include "harness/run_driver.h"
 #include "metrics/significance.h"
 #include "metrics/text_score.h"
 #include "models/base/bb_io.h"
+#include "models/beat/beat_explain_log.h"
 #include "tests/testhelp.h"
 
 static char cache_dir[1100];
@@ -67,9 +72,19 @@ static const char *fixture(void) {
     snprintf(p, sizeof p, "%s/../tiny_s1.json", dir);
     write_text(p, "{\"token_len\": 2, \"token_dim\": 8, \"codebook_size\": 16, \"batch\": 1024, "
                   "\"epochs\": 2, \"patience\": 2, \"heads\": 2}\n");
-    snprintf(p, sizeof p, "%s/../tiny_s1_nomacro.json", dir);
-    write_text(p, "{\"token_len\": 2, \"token_dim\": 8, \"codebook_size\": 16, \"batch\": 1024, "
-                  "\"epochs\": 1, \"patience\": 1, \"heads\": 2, \"no_macro\": true}\n");
+    /* the stage-1 ablations stage 2 reads, and a stage-1 config that fails inside stage 1 */
+    static const char *const ablations[4][2] = {{"nomacro", "\"no_macro\": true"},
+                                                {"nomicro", "\"no_micro\": true"},
+                                                {"cont", "\"continuous\": true"},
+                                                {"badheads", "\"heads\": 3"}};
+    for (int k = 0; k < 4; k++) {
+        snprintf(p, sizeof p, "%s/../tiny_s1_%s.json", dir, ablations[k][0]);
+        char text[512];
+        snprintf(text, sizeof text, "{\"token_len\": 2, \"token_dim\": 8, \"codebook_size\": 16, "
+                                    "\"batch\": 1024, \"epochs\": 1, \"patience\": 1, %s%s}\n",
+                 k == 3 ? "" : "\"heads\": 2, ", ablations[k][1]);
+        write_text(p, text);
+    }
     char cfg[4096];
     snprintf(cfg, sizeof cfg,
              "{\n  \"lm_config\": \"%s/../tiny_lm.json\",\n  \"stage1_config\": \"%s/../tiny_s1.json\",\n"
@@ -157,6 +172,29 @@ static double jnum(const cJSON *o, const char *key) {
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* train_log.csv of a run directory against its manifest: one row per epoch run and the kept
+ * epoch's valid_loss equal to best_valid_loss; retrieval (no epochs): the header alone. */
+static void check_run_train_log(const char *run, const cJSON *man) {
+    char *p = path_in(run, "train_log.csv");
+    beat_train_log log;
+    bb_error err;
+    TEST_OK(beat_train_log_read(p, &log, &err), &err);
+    const int epochs = (int)jnum(man, "epochs_run"), best = (int)jnum(man, "best_epoch");
+    TEST_EQ_INT(log.n, epochs);
+    if (epochs > 0) {
+        TEST_TRUE(best >= 1 && best <= log.n);
+        const double want = jnum(man, "best_valid_loss");
+        if (best >= 1 && best <= log.n)
+            TEST_TRUE(memcmp(&log.rows[best - 1].valid_loss, &want, sizeof want) == 0);
+    } else {
+        char *text = slurp(p);
+        TEST_STR_EQ(text, BEAT_TRAIN_LOG_HEADER);
+        free(text);
+    }
+    beat_train_log_free(&log);
+    free(p);
+}
+
 static void run_args(char *buf, size_t cap, const char *data, const char *method, const char *run,
                      const char *extra) {
     snprintf(buf, cap, "run --data %s --method %s --out %s --config %s/../tiny_run.json --threads 2 "
@@ -218,6 +256,7 @@ static void test_run_beat_run_directory_json_and_reuse(void) {
     TEST_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(man, "stage1"), "made_now")));
     TEST_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(man, "lm"), "made_now")));
     TEST_NEAR(jnum(cJSON_GetObjectItem(man, "config"), "explain.max_epochs"), 1, 0);
+    check_run_train_log(run, man);
     /* the same seed and threads again: cached LM and stage 1, the same bytes */
     run_args(args, sizeof args, data, "beat", run2, "");
     TEST_EQ_INT(run_cli(args, out, errf), 0);
@@ -270,6 +309,7 @@ static void test_run_every_method(void) {
         cJSON *man = parse_file(run, "manifest.json");
         if (m < 2) TEST_NEAR(jnum(man, "slots_per_side"), 3, 0); /* 1 + stage-1 token_len */
         if (m == 1) TEST_TRUE(cJSON_GetObjectItem(man, "lightgcn") != NULL);
+        check_run_train_log(run, man);
         cJSON_Delete(man);
         cJSON_Delete(js);
     }
@@ -325,13 +365,13 @@ static void test_run_errors_leave_nothing(void) {
     free(e);
     TEST_TRUE(says);
     TEST_TRUE(!bb_path_exists(run));
-    /* a failure after the run directory was staged: stage 1 without macro tokens */
+    /* a failure after the run directory was staged: stage 1 rejects its config */
     char extra[1300];
-    snprintf(extra, sizeof extra, "--set stage1_config=%s/../tiny_s1_nomacro.json", data);
+    snprintf(extra, sizeof extra, "--set stage1_config=%s/../tiny_s1_badheads.json", data);
     run_args(args, sizeof args, data, "beat", run, extra);
     TEST_EQ_INT(run_cli(args, out, errf), 1);
     e = slurp(errf);
-    says = strstr(e, "no tensor 'user_macro_codebook' (stage 1 ran without this token kind") != NULL;
+    says = strstr(e, "key 'heads': 3 must divide the text width d = 16") != NULL;
     if (!says) fprintf(stderr, "    stderr: %s\n", e);
     free(e);
     TEST_TRUE(says);
@@ -425,6 +465,226 @@ static void test_beat_explain_cli(void) {
     cJSON_Delete(man);
     snprintf(args, sizeof args, "beat explain --data %s --tokens %s/nowhere --lm %s --out %s", data, s1, lm, run);
     TEST_EQ_INT(run_cli(args, out, errf), 1);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Stage 2 on the stage-1 ablations (the tokenization study) */
+
+static void test_run_beat_on_stage1_ablations(void) {
+    SKIP_WITHOUT_BIN();
+    const char *data = fixture();
+    TEST_TRUE(data[0]);
+    static const char *const names[3] = {"nomacro", "nomicro", "cont"};
+    static const int slots[3] = {2, 1, 3}; /* T = 2: micro only, macro only, macro + micro */
+    char run[1100], out[1100], errf[1100], args[8192], extra[1300];
+    snprintf(out, sizeof out, "%s", bb_test_tmp_path("run_abl.out"));
+    snprintf(errf, sizeof errf, "%s", bb_test_tmp_path("run_abl.err"));
+    static csv_rows g;
+    for (int k = 0; k < 3; k++) {
+        snprintf(run, sizeof run, "%s/run_abl_%s", bb_test_tmpdir(), names[k]);
+        snprintf(extra, sizeof extra, "--set stage1_config=%s/../tiny_s1_%s.json", data, names[k]);
+        run_args(args, sizeof args, data, "beat", run, extra);
+        int rc = run_cli(args, out, errf);
+        if (rc != 0) {
+            char *e = slurp(errf);
+            fprintf(stderr, "    %s: exit %d: %s\n", names[k], rc, e);
+            free(e);
+        }
+        TEST_EQ_INT(rc, 0);
+        cJSON *man = parse_file(run, "manifest.json");
+        TEST_TRUE(man != NULL);
+        TEST_NEAR(jnum(man, "slots_per_side"), slots[k], 0);
+        const cJSON *split = cJSON_GetObjectItem(man, "split");
+        TEST_EQ_INT(generations(run, &g), (int)jnum(split, "test"));
+        TEST_TRUE(g.n > 5);
+        check_run_train_log(run, man);
+        TEST_TRUE(jnum(man, "epochs_run") >= 1);
+        char *cont = path_in(jstr(cJSON_GetObjectItem(man, "stage1"), "dir"), "continuous.safetensors");
+        TEST_EQ_INT(bb_path_exists(cont), k == 2);
+        free(cont);
+        cJSON_Delete(man);
+    }
+    /* id-prompt with slots 0 follows BEAT's slot count under the same stage-1 config */
+    snprintf(run, sizeof run, "%s/run_abl_idprompt", bb_test_tmpdir());
+    snprintf(extra, sizeof extra, "--set stage1_config=%s/../tiny_s1_nomicro.json", data);
+    run_args(args, sizeof args, data, "id-prompt", run, extra);
+    TEST_EQ_INT(run_cli(args, out, errf), 0);
+    cJSON *man = parse_file(run, "manifest.json");
+    TEST_NEAR(jnum(man, "slots_per_side"), 1, 0);
+    cJSON_Delete(man);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Row caps (task.max_*_rows) */
+
+static void test_row_caps_subset(void) {
+    enum { N = 30 };
+    bb_explanations ex;
+    bb_split sp;
+    memset(&ex, 0, sizeof ex), memset(&sp, 0, sizeof sp);
+    ex.n = sp.n = N;
+    ex.rows = bb_calloc(N, sizeof *ex.rows);
+    sp.part = bb_malloc(N);
+    sp.uid = bb_malloc(N * sizeof *sp.uid);
+    sp.iid = bb_malloc(N * sizeof *sp.iid);
+    for (int r = 0; r < N; r++) {
+        char text[32];
+        snprintf(text, sizeof text, "row %d", r);
+        ex.rows[r] = (bb_explanation){r % 7, r % 4, bb_strdup("t"), bb_strdup("u"), bb_strdup("i"),
+                                      bb_strdup(text), (uint32_t)r + 2};
+        /* 6 valid (r % 5 == 0), 6 test (r % 5 == 1, users 1, 6, 4, 2, 0, 5), 18 train */
+        sp.part[r] = r % 5 == 0 ? BB_SPLIT_VALID : r % 5 == 1 ? BB_SPLIT_TEST : BB_SPLIT_TRAIN;
+        sp.uid[r] = r % 7, sp.iid[r] = r % 4;
+    }
+    sp.n_train = 18, sp.n_valid = 6, sp.n_test = 6;
+    bb_explanations a, b;
+    bb_split sa, sb;
+    bb_error err;
+    const int caps[3] = {5, 0, 4};
+    TEST_EQ_INT(bb_run_cap_rows(&ex, &sp, caps, 3, &a, &sa, &err), 1);
+    TEST_EQ_INT(sa.n, 15);
+    TEST_EQ_INT(a.n, 15);
+    TEST_EQ_INT(sa.n_train, 5);
+    TEST_EQ_INT(sa.n_valid, 6);
+    TEST_EQ_INT(sa.n_test, 4);
+    int prev = -1, users[7] = {0}, test_users[7] = {0}, n_users = 0, n_test_users = 0;
+    for (size_t k = 0; k < sa.n; k++) {
+        const int r = (int)a.rows[k].line - 2; /* the original row */
+        TEST_TRUE(r > prev); /* split order kept */
+        prev = r;
+        TEST_EQ_INT(sa.part[k], sp.part[r]);
+        TEST_EQ_INT(sa.uid[k], sp.uid[r]);
+        TEST_EQ_INT(a.rows[k].iid, ex.rows[r].iid);
+        TEST_STR_EQ(a.rows[k].explanation, ex.rows[r].explanation);
+        TEST_TRUE(a.rows[k].explanation != ex.rows[r].explanation); /* a copy */
+        n_users += !users[sa.uid[k]]++;
+        if (sa.part[k] == BB_SPLIT_TEST) n_test_users += !test_users[sa.uid[k]]++;
+    }
+    TEST_EQ_INT(sa.n_users, n_users);
+    TEST_EQ_INT(sa.n_test_users, n_test_users);
+    /* the same seed: the same rows; another seed: other train rows */
+    TEST_EQ_INT(bb_run_cap_rows(&ex, &sp, caps, 3, &b, &sb, &err), 1);
+    int same = sb.n == sa.n;
+    for (size_t k = 0; same && k < sa.n; k++) same = a.rows[k].line == b.rows[k].line;
+    TEST_TRUE(same);
+    bb_explanations_free(&b), bb_split_free(&sb);
+    TEST_EQ_INT(bb_run_cap_rows(&ex, &sp, caps, 4, &b, &sb, &err), 1);
+    same = sb.n == sa.n;
+    for (size_t k = 0; same && k < sa.n; k++) same = a.rows[k].line == b.rows[k].line;
+    TEST_TRUE(!same);
+    bb_explanations_free(&b), bb_split_free(&sb);
+    /* caps at or above a part's size, or 0, keep everything: nothing is copied */
+    const int loose[3] = {18, 100, 0};
+    b.n = 777;
+    TEST_EQ_INT(bb_run_cap_rows(&ex, &sp, loose, 3, &b, &sb, &err), 0);
+    TEST_EQ_INT(b.n, 777); /* untouched */
+    bb_explanations_free(&a), bb_split_free(&sa);
+    /* a split of another table */
+    sp.n = 29;
+    TEST_EQ_INT(bb_run_cap_rows(&ex, &sp, caps, 3, &a, &sa, &err), -1);
+    TEST_TRUE(strstr(err.msg, "29 rows but the explanations 30") != NULL);
+    sp.n = N;
+    bb_explanations_free(&ex), bb_split_free(&sp);
+}
+
+/* uid,iid,reference of each generations.csv row. */
+static int on_gen_key(void *ctx, const bb_csv_record *rec, bb_error *err) {
+    (void)err;
+    csv_rows *r = ctx;
+    if (rec->index == 0) return BB_OK;
+    if (rec->n != 4 || r->n >= 512) return BB_ERR;
+    snprintf(r->refs[r->n++], sizeof r->refs[0], "%s,%s,%s", rec->fields[0], rec->fields[1], rec->fields[2]);
+    return BB_OK;
+}
+
+static int gen_keys(const char *run, csv_rows *rows) {
+    char *p = path_in(run, "generations.csv");
+    bb_error err;
+    rows->n = 0;
+    int rc = bb_csv_read_file(p, on_gen_key, rows, &err);
+    free(p);
+    return rc == BB_OK ? rows->n : -1;
+}
+
+static char *file_text(const char *dir, const char *name) {
+    char *p = path_in(dir, name);
+    char *t = slurp(p);
+    free(p);
+    return t;
+}
+
+static void test_run_row_caps_same_rows(void) {
+    SKIP_WITHOUT_BIN();
+    const char *data = fixture();
+    TEST_TRUE(data[0]);
+    char run[1100], out[1100], errf[1100], args[8192];
+    snprintf(out, sizeof out, "%s", bb_test_tmp_path("run_caps.out"));
+    snprintf(errf, sizeof errf, "%s", bb_test_tmp_path("run_caps.err"));
+    const char *caps = "--set task.max_train_rows=40,task.max_valid_rows=5,task.max_test_rows=7";
+    static csv_rows full, capped[2];
+    /* the full test rows (retrieval, no caps) */
+    snprintf(run, sizeof run, "%s/run_caps_full", bb_test_tmpdir());
+    run_args(args, sizeof args, data, "retrieval", run, "");
+    TEST_EQ_INT(run_cli(args, out, errf), 0);
+    TEST_TRUE(gen_keys(run, &full) > 7);
+    char *full_gen = file_text(run, "generations.csv");
+    /* two methods, one seed, the same caps: the same 7 test rows, in split order */
+    static const char *const methods[2] = {"retrieval", "nrt"};
+    for (int m = 0; m < 2; m++) {
+        snprintf(run, sizeof run, "%s/run_caps_%s", bb_test_tmpdir(), methods[m]);
+        run_args(args, sizeof args, data, methods[m], run, caps);
+        TEST_EQ_INT(run_cli(args, out, errf), 0);
+        TEST_EQ_INT(gen_keys(run, &capped[m]), 7);
+        cJSON *man = parse_file(run, "manifest.json");
+        const cJSON *rows = cJSON_GetObjectItem(man, "task_rows");
+        const cJSON *used = cJSON_GetObjectItem(rows, "used"), *cap = cJSON_GetObjectItem(rows, "caps");
+        TEST_NEAR(jnum(used, "train"), 40, 0);
+        TEST_NEAR(jnum(used, "valid"), 5, 0);
+        TEST_NEAR(jnum(used, "test"), 7, 0);
+        TEST_NEAR(jnum(cap, "train"), 40, 0);
+        TEST_NEAR(jnum(cap, "test"), 7, 0);
+        TEST_TRUE(jnum(cJSON_GetObjectItem(man, "split"), "train") > 40); /* the full split's */
+        check_run_train_log(run, man);
+        cJSON_Delete(man);
+    }
+    int j = 0;
+    for (int k = 0; k < 7; k++) {
+        TEST_STR_EQ(capped[0].refs[k], capped[1].refs[k]);
+        while (j < full.n && strcmp(full.refs[j], capped[0].refs[k]) != 0) j++;
+        TEST_TRUE(j < full.n); /* found after the previous one: a subsequence of the full rows */
+        j++;
+    }
+    /* caps larger than the parts keep everything: the same bytes as no caps */
+    snprintf(run, sizeof run, "%s/run_caps_loose", bb_test_tmpdir());
+    run_args(args, sizeof args, data, "retrieval", run,
+             "--set task.max_train_rows=100000,task.max_valid_rows=100000,task.max_test_rows=100000");
+    TEST_EQ_INT(run_cli(args, out, errf), 0);
+    char *loose_gen = file_text(run, "generations.csv");
+    TEST_STR_EQ(loose_gen, full_gen);
+    free(loose_gen), free(full_gen);
+    /* the LM and stage 1 do not depend on the caps: a capped beat run reuses both */
+    char run_a[1100], run_b[1100];
+    snprintf(run_a, sizeof run_a, "%s/run_caps_beat_full", bb_test_tmpdir());
+    snprintf(run_b, sizeof run_b, "%s/run_caps_beat", bb_test_tmpdir());
+    run_args(args, sizeof args, data, "beat", run_a, "");
+    TEST_EQ_INT(run_cli(args, out, errf), 0);
+    run_args(args, sizeof args, data, "beat", run_b, caps);
+    TEST_EQ_INT(run_cli(args, out, errf), 0);
+    cJSON *ma = parse_file(run_a, "manifest.json"), *mb = parse_file(run_b, "manifest.json");
+    TEST_STR_EQ(jstr(cJSON_GetObjectItem(mb, "stage1"), "key"), jstr(cJSON_GetObjectItem(ma, "stage1"), "key"));
+    TEST_STR_EQ(jstr(cJSON_GetObjectItem(mb, "lm"), "hash"), jstr(cJSON_GetObjectItem(ma, "lm"), "hash"));
+    TEST_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(mb, "stage1"), "made_now")));
+    static csv_rows beat_rows;
+    TEST_EQ_INT(gen_keys(run_b, &beat_rows), 7);
+    for (int k = 0; k < 7; k++) TEST_STR_EQ(beat_rows.refs[k], capped[0].refs[k]);
+    cJSON_Delete(ma), cJSON_Delete(mb);
+    /* a negative cap is a config error naming the key */
+    snprintf(run, sizeof run, "%s/run_caps_bad", bb_test_tmpdir());
+    run_args(args, sizeof args, data, "retrieval", run, "--set task.max_test_rows=-1");
+    TEST_EQ_INT(run_cli(args, out, errf), 2);
+    char *e = slurp(errf);
+    TEST_TRUE(strstr(e, "task.max_test_rows") != NULL);
+    free(e);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -523,6 +783,9 @@ const bb_test bb_suite_run[] = {
     {"every_method", test_run_every_method},
     {"errors_leave_nothing", test_run_errors_leave_nothing},
     {"beat_explain_cli", test_beat_explain_cli},
+    {"beat_on_stage1_ablations", test_run_beat_on_stage1_ablations},
+    {"row_caps_subset", test_row_caps_subset},
+    {"row_caps_same_rows", test_run_row_caps_same_rows},
     {"e2e_beat_beats_id_prompt_zero_shot", test_e2e_beat_beats_id_prompt_zero_shot},
     {NULL, NULL},
 };

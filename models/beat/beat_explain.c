@@ -399,6 +399,7 @@ int beat_explain_fit(beat_explainer *x, beat_explain_stats *st, bb_error *err) {
     const size_t steps_per_epoch = (n_train + (size_t)x->cfg.batch - 1) / (size_t)x->cfg.batch;
     int without_gain = 0, rc = BB_OK;
     for (int epoch = 1; epoch <= x->cfg.max_epochs && rc == BB_OK; epoch++) {
+        const double t_epoch = bb_now();
         bb_rng r;
         bb_rng_seed_indexed(&r, x->seed, purpose, (uint64_t)epoch);
         for (size_t k = 0; k < n_train; k++) perm[k] = (int32_t)k;
@@ -441,6 +442,7 @@ int beat_explain_fit(beat_explainer *x, beat_explain_stats *st, bb_error *err) {
         st->last_train_sar = steps ? sum_sar / (double)steps : 0.0;
         st->epochs_run = epoch;
         double v = n_valid ? beat_explain_eval_ce(x, valid, n_valid) : NAN;
+        beat_train_log_add(&st->log, mean, v, bb_now() - t_epoch);
         bb_progress_end(&pg, "loss %.4f ce %.4f sar %.4f valid ce %.4f", mean, st->last_train_ce,
                         st->last_train_sar, v);
         if (!n_valid || !(v >= st->best_valid_ce)) { /* NAN best: first epoch wins */
@@ -457,6 +459,11 @@ int beat_explain_fit(beat_explainer *x, beat_explain_stats *st, bb_error *err) {
     nn_tape_free(tp);
     free(best), free(perm), free(batch_rows), free(train), free(valid);
     return rc;
+}
+
+void beat_explain_stats_free(beat_explain_stats *st) {
+    beat_train_log_free(&st->log);
+    memset(st, 0, sizeof *st);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -533,10 +540,14 @@ int beat_explain_task_run(const bb_explain_task *task, const beat_explain_config
         out->epochs_run = st.epochs_run;
         out->best_epoch = st.best_epoch;
         out->best_valid_loss = st.best_valid_ce;
+        if (task->work_dir) rc = beat_train_log_write(task->work_dir, &st.log, err);
+    }
+    if (rc == BB_OK) {
         const double t0 = bb_now();
         rc = beat_explain_generate(&x, out->row, out->n, out->generated, err);
         out->generate_seconds = bb_now() - t0;
     }
+    beat_explain_stats_free(&st);
     beat_explainer_free(&x);
     if (rc != BB_OK) bb_explain_output_free(out);
     return rc;

@@ -40,7 +40,8 @@
  * (seed, "<name>/shuffle", epoch). After every epoch the validation loss (explanation CE per
  * token, no SAR) selects the epoch: the parameters of the best epoch are kept and training
  * stops after `patience` epochs without a lower value, or at max_epochs. Without valid rows
- * the last epoch is kept. Test rows are touched once, by generation, after training.
+ * the last epoch is kept. Test rows are touched once, by generation, after training. Every
+ * epoch adds a row to the stats' log: mean objective of its steps, its validation CE, seconds.
  * Generation: greedy (beam > 1: beam search), at most max_new new tokens (and the context),
  * stops at <eos>; the text is decoded without special tokens and trimmed.
  *
@@ -58,6 +59,7 @@
 
 #include "datasets/explain_task.h"
 #include "models/base/bb_error.h"
+#include "models/beat/beat_explain_log.h"
 #include "models/lm/lm_bpe.h"
 #include "models/lm/lm_model.h"
 #include "models/nn/nn_optim.h"
@@ -151,15 +153,20 @@ typedef struct beat_explain_stats {
     double last_train_ce, last_train_sar;
     double train_seconds;
     int64_t steps;
+    beat_train_log log; /* one row per epoch run (train_log.csv); owned */
 } beat_explain_stats;
 
+/* Fills *st from scratch (release it with beat_explain_stats_free, also after an error). */
 int beat_explain_fit(beat_explainer *x, beat_explain_stats *st, bb_error *err);
+void beat_explain_stats_free(beat_explain_stats *st);
 /* Generations for rows rows[0..n) (any split: only the prompt is used), malloc'd texts. */
 int beat_explain_generate(beat_explainer *x, const size_t *rows, size_t n, char **texts,
                           bb_error *err);
 
 /* The whole protocol on a task: init, fit, generate every test row into out (initialised
- * here). Fills the timings and epochs of out. Sets the LM's thread count to task->threads. */
+ * here). Fills the timings and epochs of out, and writes the epochs' train_log.csv
+ * (beat_explain_log.h) into task->work_dir when it is set. Sets the LM's thread count to
+ * task->threads. */
 int beat_explain_task_run(const bb_explain_task *task, const beat_explain_config *cfg,
                           lm_model *lm, lm_bpe *tok, const beat_slot_provider *prov,
                           bb_explain_output *out, bb_error *err);

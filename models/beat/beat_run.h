@@ -21,7 +21,16 @@
  *                         kind that is ablated (or continuous) leaves its fields empty
  *   codebooks.safetensors the four codebooks "{user,item}_{macro,micro}_codebook" (K, d)
  *                         and projections "{user,item}_macro_map" (D, d),
- *                         "{user,item}_micro_map" (T, t, d); metadata with T, t, K, d
+ *                         "{user,item}_micro_map" (T, t, d), each only for a kept kind (no
+ *                         codebooks when continuous); metadata token_len, token_dim,
+ *                         codebook_size, d, seed, and the kinds as "0"/"1": macro, micro,
+ *                         continuous
+ *   continuous.safetensors  only with continuous: the tokens themselves, which stage 2
+ *                         (beat_explain_beat.h) puts in its slots — "{user,item}_macro"
+ *                         (n, d) and "{user,item}_micro" (n, T, d), the L2-normalised
+ *                         projections of every entity's propagated vector at the kept epoch
+ *                         (macro: x W_macro; micro row k: chunk k of x times W_micro_k), each
+ *                         only for a kept kind; metadata token_len, d
  *   usage.csv             codebook,code,count for every code of every codebook
  *   codebook_stats.csv    codebook,tokens,used,dead_codes,perplexity
  *   metrics.csv           epoch,split,metric,k,value (ranking.h rows): valid every epoch,

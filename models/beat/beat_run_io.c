@@ -1,7 +1,9 @@
 /* beat_run_io — the BEAT stage-1 run directory: tokens, codebooks, usage, metrics, logs,
  * split and manifest, each written atomically inside a staged directory (beat_run.h). */
+#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,10 +155,80 @@ static int write_codebooks(const char *dir, const beat_model *m, const beat_run_
     snprintf(seed, sizeof seed, "%" PRIu64, o->seed);
     const char *meta[] = {"format", "beatbench-beat-stage1", "token_len", T, "token_dim", t,
                           "codebook_size", K, "d", d, "seed", seed, "beatbench",
-                          o->version ? o->version : "unknown", NULL};
+                          o->version ? o->version : "unknown",
+                          "macro", m->cfg.no_macro ? "0" : "1", "micro", m->cfg.no_micro ? "0" : "1",
+                          "continuous", m->cfg.continuous ? "1" : "0", NULL};
     char *path = bb_path_join(dir, "codebooks.safetensors");
     int rc = nn_st_write(path, names, tensors, n, meta, err);
     free(path);
+    return rc;
+}
+
+/* Rows x (n, w) -> x / max(||x||, 1e-12), as the quantisers' normalisation (beat_vq.h). */
+static void normalise_rows(float *x, int64_t n, int w) {
+    for (int64_t r = 0; r < n; r++) {
+        float *row = x + (size_t)r * (size_t)w;
+        double ss = 0.0;
+        for (int c = 0; c < w; c++) ss += (double)row[c] * row[c];
+        const float inv = (float)(1.0 / fmax(sqrt(ss), 1e-12));
+        for (int c = 0; c < w; c++) row[c] *= inv;
+    }
+}
+
+/* continuous.safetensors (stage-1 ablation continuous): what the slots of stage 2 carry in
+ * place of codewords, the normalised projections of the kept parameters — "{user,item}_macro"
+ * (n, d) = normalise(x W_macro) and "{user,item}_micro" (n, T, d) with row k =
+ * normalise(x_k W_micro_k), x = the entity's propagated D-vector (chunks x_k of t), as in the
+ * stage-1 forward pass (beat_stage1.h). Propagated here with a plan of our own (m is const);
+ * the product runs in sgemm. */
+static int write_continuous(const char *dir, const beat_model *m, bb_error *err) {
+    const int T = m->T, t = m->t, D = m->D, d = m->d;
+    const size_t N = (size_t)m->n_nodes, chunk = N * (size_t)t;
+    float *F = bb_malloc((size_t)T * chunk * sizeof *F + 1);
+    lgcn_plan plan;
+    lgcn_plan_init(&plan, &m->adj, t, m->cfg.layers, m->pool);
+    for (int k = 0; k < T; k++) lgcn_propagate(&plan, m->ego->data + (size_t)k * chunk, F + (size_t)k * chunk, 0);
+    lgcn_plan_free(&plan);
+    nn_tensor *out[4] = {NULL, NULL, NULL, NULL};
+    const char *names[4];
+    int n_out = 0;
+    for (int s = 0; s < 2; s++) {
+        const beat_side *sd = &m->side[s];
+        const int64_t n = sd->n;
+        const float *rows0 = F + (size_t)sd->node0 * (size_t)t; /* chunk 0 of entity 0 */
+        if (sd->map[BEAT_MACRO]) {
+            float *x = bb_malloc((size_t)n * (size_t)D * sizeof *x + 1);
+            for (int64_t e = 0; e < n; e++)
+                for (int k = 0; k < T; k++)
+                    memcpy(x + (size_t)e * D + (size_t)k * t, rows0 + (size_t)k * chunk + (size_t)e * t,
+                           (size_t)t * sizeof *x);
+            nn_tensor *z = nn_tensor_new2(n, d, 0);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, d, D, 1.0f, x, D,
+                        sd->map[BEAT_MACRO]->data, d, 0.0f, z->data, d);
+            normalise_rows(z->data, n, d);
+            free(x);
+            names[n_out] = s == BEAT_USER ? "user_macro" : "item_macro";
+            out[n_out++] = z;
+        }
+        if (sd->map[BEAT_MICRO]) {
+            nn_tensor *z = nn_tensor_new(3, (int64_t[]){n, T, d}, 0);
+            for (int k = 0; k < T; k++) /* chunk k of every entity is contiguous (ldA = t) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, d, t, 1.0f,
+                            rows0 + (size_t)k * chunk, t, sd->map[BEAT_MICRO]->data + (size_t)k * t * d,
+                            d, 0.0f, z->data + (size_t)k * d, T * d);
+            normalise_rows(z->data, n * T, d);
+            names[n_out] = s == BEAT_USER ? "user_micro" : "item_micro";
+            out[n_out++] = z;
+        }
+    }
+    free(F);
+    char T_s[16], d_s[16];
+    snprintf(T_s, sizeof T_s, "%d", T), snprintf(d_s, sizeof d_s, "%d", d);
+    const char *meta[] = {"format", "beatbench-beat-stage1-continuous", "token_len", T_s, "d", d_s, NULL};
+    char *path = bb_path_join(dir, "continuous.safetensors");
+    int rc = nn_st_write(path, names, (const nn_tensor *const *)out, n_out, meta, err);
+    free(path);
+    for (int k = 0; k < n_out; k++) nn_tensor_free(out[k]);
     return rc;
 }
 
@@ -239,6 +311,7 @@ int beat_run_write(const char *out_dir, const beat_config *cfg, const beat_run_o
     const char *dir = sd.staging;
     int rc = write_tokens(dir, m, st, err);
     if (rc == BB_OK) rc = write_codebooks(dir, m, o, err);
+    if (rc == BB_OK && m->cfg.continuous) rc = write_continuous(dir, m, err);
     if (rc == BB_OK) rc = write_usage(dir, m, st, res, err);
     if (rc == BB_OK)
         rc = write_stream(dir, "metrics.csv", st->metrics, &st->metrics_buf, &st->metrics_len, err);
