@@ -642,7 +642,8 @@ static int fig_curves(const fig_ctx *c, bb_error *err) {
         const size_t n_metrics = stage_metrics(c, stage, metrics);
         const size_t first_block = n_blocks;
         size_t n_series =
-            n_metrics ? curve_panel(c, stage, metrics, n_metrics, pts, &n_blocks, &dat, &titles) : 0;
+            n_metrics ? curve_panel(c, stage, metrics, n_metrics, pts, &n_blocks, &dat, &titles)
+                      : 0;
         if (n_series == 0) continue;
         const char *sep = n_panels ? " " : "";
         fprintf(first.fp, "%s%zu", sep, first_block);

@@ -125,6 +125,7 @@ int bb_report_gnuplot_run(const char *gnuplot, const char *dir, const char *scri
         snprintf(msg, cap, "gnuplot exited with status %d%s%s", WEXITSTATUS(status),
                  line[0] ? ": " : "", line);
     else
-        snprintf(msg, cap, "gnuplot was killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        snprintf(msg, cap, "gnuplot was killed by signal %d",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     return -1;
 }

@@ -219,8 +219,9 @@ static int find_cell(bb_report_gens *g, const char *dataset, const char *method,
     }
     if (gens_get(g, cell->cell, out, err) != BB_OK) return BB_ERR;
     if (!(*out)->present) {
-        snprintf(res->why, sizeof res->why, "cells/%s/generations.csv (%s/%s/%s seed %llu) is missing",
-                 cell->cell, dataset, method, variant, (unsigned long long)seed);
+        snprintf(res->why, sizeof res->why,
+                 "cells/%s/generations.csv (%s/%s/%s seed %llu) is missing", cell->cell, dataset,
+                 method, variant, (unsigned long long)seed);
         *out = NULL;
     }
     return BB_OK;

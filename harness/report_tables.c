@@ -27,7 +27,8 @@ static const char *const text_labels[] = {"BLEU-1",    "BLEU-4",           "ROUG
 enum { N_TEXT = sizeof text_metrics / sizeof text_metrics[0] };
 
 static const char *const rank_metrics[] = {"recall", "precision", "ndcg", "mrr", "hit", "hr_micro"};
-static const char *const rank_labels[] = {"Recall", "Precision", "NDCG", "MRR", "Hit", "HR (micro)"};
+static const char *const rank_labels[] = {"Recall", "Precision", "NDCG",
+                                          "MRR",    "Hit",       "HR (micro)"};
 enum { N_RANK = sizeof rank_metrics / sizeof rank_metrics[0] };
 
 static const char *const codebooks[] = {"user_macro", "user_micro", "item_macro", "item_micro"};
@@ -145,12 +146,14 @@ static void choose_rows(const bb_report_data *d, bb_report_table *t) {
         if (m >= 0) order[n_order++] = m;
     }
     for (size_t m = 0; m < nm; m++)
-        if (list_index(method_order, N_METHOD_ORDER, d->methods.names[m]) < 0) order[n_order++] = (int)m;
+        if (list_index(method_order, N_METHOD_ORDER, d->methods.names[m]) < 0)
+            order[n_order++] = (int)m;
     for (size_t k = 0; k < n_order; k++)
         for (size_t v = 0; v < d->variants.n; v++) {
             int has = 0;
             for (size_t c = 0; c < t->n_cols && !has; c++)
-                has = bb_report_find(d, t->dataset, order[k], (int)v, t->split, t->col_metric[c]) != NULL;
+                has = bb_report_find(d, t->dataset, order[k], (int)v, t->split, t->col_metric[c]) !=
+                      NULL;
             if (!has) continue;
             if (t->n_rows == cap) {
                 cap *= 2;
@@ -205,11 +208,12 @@ static void ttests(const bb_report_data *d, bb_report_table *t) {
             const bb_report_group *gr = bb_report_find(d, t->dataset, t->row_method[t->ref_row],
                                                        t->row_variant[t->ref_row], t->split,
                                                        t->col_metric[c]);
-            const bb_report_group *g = bb_report_find(d, t->dataset, t->row_method[r],
-                                                      t->row_variant[r], t->split, t->col_metric[c]);
+            const bb_report_group *g = bb_report_find(
+                d, t->dataset, t->row_method[r], t->row_variant[r], t->split, t->col_metric[c]);
             if (!gr || !g) continue;
             size_t cap = gr->count < g->count ? gr->count : g->count;
-            double *a = bb_malloc((cap ? cap : 1) * sizeof *a), *b = bb_malloc((cap ? cap : 1) * sizeof *b);
+            double *a = bb_malloc((cap ? cap : 1) * sizeof *a),
+                   *b = bb_malloc((cap ? cap : 1) * sizeof *b);
             size_t n = matched_seeds(d, gr, g, a, b, NULL);
             signif_test st;
             bb_error ignored;
@@ -253,7 +257,8 @@ static int bootstraps(const bb_report_data *d, bb_report_table *t, bb_report_gen
         const char *v = d->variants.names[t->row_variant[r]];
         for (size_t s = 0; s < n && ok; s++) {
             bb_report_boot res;
-            if (bb_report_bootstrap(gens, dataset, ref_m, ref_v, m, v, seeds[s], &res, err) != BB_OK) {
+            if (bb_report_bootstrap(gens, dataset, ref_m, ref_v, m, v, seeds[s], &res, err) !=
+                BB_OK) {
                 free(seeds);
                 return BB_ERR;
             }
@@ -297,8 +302,8 @@ int bb_report_table_build(const bb_report_data *d, int dataset, int kind, bb_rep
     t->stats = bb_calloc(nr * nc > 0 ? nr * nc : 1, sizeof *t->stats);
     for (size_t r = 0; r < nr; r++)
         for (size_t c = 0; c < nc; c++) {
-            const bb_report_group *g = bb_report_find(d, dataset, t->row_method[r],
-                                                      t->row_variant[r], t->split, t->col_metric[c]);
+            const bb_report_group *g = bb_report_find(
+                d, dataset, t->row_method[r], t->row_variant[r], t->split, t->col_metric[c]);
             if (!g) continue;
             bb_report_stat *s = &t->stats[r * nc + c];
             s->present = 1;
@@ -313,7 +318,8 @@ int bb_report_table_build(const bb_report_data *d, int dataset, int kind, bb_rep
             if (t->stats[r * nc + c].present && t->stats[r * nc + c].mean > best)
                 best = t->stats[r * nc + c].mean;
         for (size_t r = 0; r < nr; r++)
-            t->stats[r * nc + c].best = t->stats[r * nc + c].present && t->stats[r * nc + c].mean == best;
+            t->stats[r * nc + c].best =
+                t->stats[r * nc + c].present && t->stats[r * nc + c].mean == best;
     }
     t->ref_row = find_ref_row(d, t);
     if (t->ref_row < 0) return BB_OK;
@@ -345,9 +351,10 @@ void bb_report_table_csv(const bb_report_data *d, const bb_report_table *t, FILE
         for (size_t c = 0; c < t->n_cols; c++) {
             const bb_report_stat *s = &t->stats[r * t->n_cols + c];
             if (!s->present) continue;
-            const char *names[] = {d->datasets.names[t->dataset], d->methods.names[t->row_method[r]],
-                                   d->variants.names[t->row_variant[r]], bb_report_split_name(t->split),
-                                   d->metrics.names[t->col_metric[c]]};
+            const char *names[] = {
+                d->datasets.names[t->dataset], d->methods.names[t->row_method[r]],
+                d->variants.names[t->row_variant[r]], bb_report_split_name(t->split),
+                d->metrics.names[t->col_metric[c]]};
             for (int k = 0; k < 5; k++) {
                 bb_csv_write_field(fp, names[k]);
                 fputc(',', fp);
@@ -421,7 +428,8 @@ static const char *table_title(int kind) {
 void bb_report_table_markdown(const bb_report_data *d, const bb_report_table *t, FILE *fp) {
     const size_t nc = t->n_cols;
     const int marked = t->kind == BB_TABLE_TEXT || t->kind == BB_TABLE_RANKING;
-    fprintf(fp, "### %s: %s\n\n| method | seeds |", d->datasets.names[t->dataset], table_title(t->kind));
+    fprintf(fp, "### %s: %s\n\n| method | seeds |", d->datasets.names[t->dataset],
+            table_title(t->kind));
     for (size_t c = 0; c < nc; c++)
         if (t->col_shown[c]) {
             fputc(' ', fp);
@@ -470,10 +478,12 @@ void bb_report_table_markdown(const bb_report_data *d, const bb_report_table *t,
     if (marked && t->ref_row >= 0) {
         fputs(" Marks compare each row with ", fp);
         md_label(d, t, (size_t)t->ref_row, fp);
-        fprintf(fp, " (two-sided, p < %g): \\* paired t-test over matched seeds (needs 2 or more)", BB_REPORT_ALPHA);
+        fprintf(fp, " (two-sided, p < %g): \\* paired t-test over matched seeds (needs 2 or more)",
+                BB_REPORT_ALPHA);
         if (t->boot_tested)
-            fprintf(fp, "; † paired bootstrap over the test pairs (%d resamples, pairs matched by "
-                        "uid and iid), significant at every matched seed (BLEU-4 and ROUGE-L F)",
+            fprintf(fp,
+                    "; † paired bootstrap over the test pairs (%d resamples, pairs matched by "
+                    "uid and iid), significant at every matched seed (BLEU-4 and ROUGE-L F)",
                     BB_REPORT_RESAMPLES);
         fprintf(fp, ". p-values: %s.csv.", table_names[t->kind]);
     } else if (marked) {
