@@ -179,6 +179,51 @@ static int on_result(void *vctx, const bb_csv_record *rec, bb_error *err) {
     return BB_OK;
 }
 
+/* costs.csv (the sweep keeps wall time and memory out of results.csv: not deterministic):
+ * each row becomes split cost rows "seconds" and "peak_rss_mb"; negative = unknown. */
+static const char *const costs_header[] = {"dataset", "method", "variant",    "seed",
+                                           "cell",    "seconds", "peak_rss_mb"};
+
+static int on_cost(void *vctx, const bb_csv_record *rec, bb_error *err) {
+    load_ctx *c = vctx;
+    bb_report_data *d = c->d;
+    if (rec->index == 0) return bb_csv_expect_header(c->path, rec, costs_header, 7, err);
+    if (check_fields(err, c->path, rec, 7) != BB_OK) return BB_ERR;
+    if (!safe_dir_name(rec->fields[0], rec->lens[0]))
+        return fail_field(err, c->path, rec->line, "dataset",
+                          "a name of letters, digits, '.', '_' or '-'", rec->fields[0],
+                          rec->lens[0]);
+    static const char *const name_fields[] = {"dataset", "method", "variant"};
+    for (size_t k = 1; k < 3; k++)
+        if (check_name(err, c->path, rec, k, name_fields[k]) != BB_OK) return BB_ERR;
+    bb_report_row row = {0};
+    if (parse_u64(rec->fields[3], rec->lens[3], &row.seed) != BB_OK)
+        return fail_field(err, c->path, rec->line, "seed", "a non-negative integer",
+                          rec->fields[3], rec->lens[3]);
+    double v[2];
+    for (int k = 0; k < 2; k++)
+        if (parse_number(rec->fields[5 + k], rec->lens[5 + k], 1, &v[k]) != BB_OK)
+            return fail_field(err, c->path, rec->line, costs_header[5 + k], "a finite number",
+                              rec->fields[5 + k], rec->lens[5 + k]);
+    row.dataset = bb_report_names_intern(&d->datasets, rec->fields[0]);
+    row.method = bb_report_names_intern(&d->methods, rec->fields[1]);
+    row.variant = bb_report_names_intern(&d->variants, rec->fields[2]);
+    row.split = BB_REPORT_COST;
+    row.line = rec->line;
+    row.file = 1;
+    for (int k = 0; k < 2; k++) {
+        if (v[k] < 0) continue;
+        row.metric = bb_report_names_intern(&d->metrics, costs_header[5 + k]);
+        row.value = v[k];
+        if (d->n_rows == c->cap) {
+            c->cap = c->cap ? 2 * c->cap : 256;
+            d->rows = bb_realloc(d->rows, c->cap * sizeof *d->rows);
+        }
+        d->rows[d->n_rows++] = row;
+    }
+    return BB_OK;
+}
+
 static int cmp_key(const bb_report_row *a, const bb_report_row *b) {
     const int ka[5] = {a->dataset, a->method, a->variant, a->split, a->metric};
     const int kb[5] = {b->dataset, b->method, b->variant, b->split, b->metric};
@@ -192,24 +237,29 @@ static int cmp_rows(const void *va, const void *vb) {
     int c = cmp_key(a, b);
     if (c) return c;
     if (a->seed != b->seed) return a->seed < b->seed ? -1 : 1;
+    if (a->file != b->file) return a->file < b->file ? -1 : 1;
     return a->line < b->line ? -1 : a->line > b->line;
 }
 
+static const char *const row_files[] = {"results.csv", "costs.csv"};
+
 /* Sorts the rows, rejects duplicates and cuts them into groups. */
-static int build_groups(bb_report_data *d, const char *path, bb_error *err) {
+static int build_groups(bb_report_data *d, bb_error *err) {
     if (d->n_rows) qsort(d->rows, d->n_rows, sizeof *d->rows, cmp_rows);
     d->groups = bb_malloc((d->n_rows ? d->n_rows : 1) * sizeof *d->groups);
     for (size_t k = 0; k < d->n_rows; k++) {
         const bb_report_row *r = &d->rows[k];
         if (k > 0 && cmp_key(r, r - 1) == 0) {
-            if (r->seed == r[-1].seed)
-                return bb_fail(err,
-                               "%s:%zu: duplicate row for %s/%s/%s seed %llu %s %s (first at "
-                               "line %zu)",
-                               path, r->line, d->datasets.names[r->dataset],
-                               d->methods.names[r->method], d->variants.names[r->variant],
-                               (unsigned long long)r->seed, split_names[r->split],
-                               d->metrics.names[r->metric], r[-1].line);
+            if (r->seed == r[-1].seed) {
+                char *path = bb_path_join(d->dir, row_files[r->file]);
+                bb_fail(err, "%s:%zu: duplicate row for %s/%s/%s seed %llu %s %s (first at %s:%zu)",
+                        path, r->line, d->datasets.names[r->dataset], d->methods.names[r->method],
+                        d->variants.names[r->variant], (unsigned long long)r->seed,
+                        split_names[r->split], d->metrics.names[r->metric], row_files[r[-1].file],
+                        r[-1].line);
+                free(path);
+                return BB_ERR;
+            }
             d->groups[d->n_groups - 1].count++;
             continue;
         }
@@ -319,7 +369,13 @@ int bb_report_data_load(bb_report_data *d, const char *dir, bb_error *err) {
     load_ctx c = {d, path, 0};
     /* results first: datasets, methods and variants are numbered in the sweep's grid order */
     rc = bb_csv_read_file(path, on_result, &c, err);
-    if (rc == BB_OK) rc = build_groups(d, path, err);
+    free(path);
+    path = bb_path_join(dir, "costs.csv");
+    if (rc == BB_OK && bb_path_exists(path)) {
+        c.path = path;
+        rc = bb_csv_read_file(path, on_cost, &c, err);
+    }
+    if (rc == BB_OK) rc = build_groups(d, err);
     free(path);
     path = bb_path_join(dir, "cells.csv");
     if (rc == BB_OK && bb_path_exists(path)) {
@@ -367,7 +423,7 @@ void bb_report_data_free(bb_report_data *d) {
 const bb_report_group *bb_report_find(const bb_report_data *d, int dataset, int method,
                                       int variant, int split, int metric) {
     if (dataset < 0 || method < 0 || variant < 0 || split < 0 || metric < 0) return NULL;
-    bb_report_row key = {dataset, method, variant, split, metric, 0, 0, 0};
+    bb_report_row key = {dataset, method, variant, split, metric, 0, 0, 0, 0};
     size_t lo = 0, hi = d->n_groups;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

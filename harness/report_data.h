@@ -2,6 +2,9 @@
  *
  * Reads (formats: /work/notes/sweep_contract.md, the sweep's output contract)
  *   DIR/results.csv  dataset,method,variant,seed,split,metric,value   (required)
+ *   DIR/costs.csv    dataset,method,variant,seed,cell,seconds,peak_rss_mb (optional: its
+ *                    rows become split cost rows "seconds", "peak_rss_mb"; negative values
+ *                    mean unknown and are left out)
  *   DIR/cells.csv    cell,dataset,method,variant,seed,status          (optional: without it
  *                    no per-pair bootstrap, since generations are found through it)
  *   DIR/curves.csv   dataset,method,variant,seed,stage,epoch,metric,value (optional)
@@ -56,7 +59,8 @@ typedef struct bb_report_row {
     int dataset, method, variant, split, metric;
     uint64_t seed;
     double value;
-    size_t line; /* in results.csv */
+    size_t line; /* in its file */
+    int file;    /* 0: results.csv, 1: costs.csv */
 } bb_report_row;
 
 typedef struct bb_report_group {

@@ -342,11 +342,19 @@ static void test_ranking_codebook_cost_tables(void) {
     TEST_STR_EQ(r.f[9], "");
     table_lookup(out, "synth/codebook.csv", "beat", "no_macro", "used/user_macro", &r);
     TEST_TRUE(!r.found);
-    /* cost: nrt's failed seed 1 is absent (n = 2): seconds 52, 53 */
+    /* cost, from costs.csv: nrt's failed seed 1 is absent (n = 2): seconds 52, 53; pop's
+     * peak memory is unknown (-1) */
     EXPECT_ROW(out, "synth/cost.csv", "nrt", "default", "seconds", r);
     TEST_STR_EQ(r.f[7], "2");
     TEST_NEAR(num(r.f[5]), 52.5, 1e-12);
     TEST_NEAR(num(r.f[6]), sqrt(0.5), 1e-12);
+    TEST_STR_EQ(r.f[3], "cost");
+    TEST_STR_EQ(r.f[8], "");
+    table_lookup(out, "synth/cost.csv", "pop", "default", "peak_rss_mb", &r);
+    TEST_TRUE(!r.found);
+    /* tiny keeps its cost as split cost rows of results.csv */
+    EXPECT_ROW(out, "tiny/cost.csv", "beat", "stage1.codebook_size=64", "seconds", r);
+    TEST_NEAR(num(r.f[5]), 5, 0);
 }
 
 /* The figure data is written even without gnuplot: means and stds over seeds per K. */
@@ -434,10 +442,13 @@ static void test_malformed_inputs(void) {
         {"results.csv", 9, "synth,beat,full,1,train,bleu4,0.1", "results.csv:9: field 'split'"},
         {"results.csv", 9, "../x,beat,full,1,test,bleu4,0.1", "results.csv:9: field 'dataset'"},
         {"results.csv", 9, "synth,beat,full,1,test,bleu1,0.3",
-         "results.csv:9: duplicate row for synth/beat/full seed 1 test bleu1 (first at line 3)"},
+         "results.csv:9: duplicate row for synth/beat/full seed 1 test bleu1 (first at "
+         "results.csv:3)"},
         {"cells.csv", 3, "../../etc,synth,beat,full,1,ok", "cells.csv:3: field 'cell'"},
         {"cells.csv", 3, "0123456789abcdef,synth,beat,full,1,done", "cells.csv:3: field 'status'"},
         {"curves.csv", 2, "synth,beat,full,1,stage1,-1,loss,2", "curves.csv:2: field 'epoch'"},
+        {"costs.csv", 2, "synth,beat,full,1,7c53ab757cb8d15f,1.5s,100",
+         "costs.csv:2: field 'seconds': expected a finite number, got \"1.5s\""},
         {"curves.csv", 2, "synth,beat,full,1,stage3,1,loss,2", "curves.csv:2: field 'stage'"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
