@@ -36,13 +36,13 @@ static const bb_cfg_key explain_keys[] = {
 };
 
 static const bb_cfg_key id_prompt_keys[] = {
-    BB_CFG_INT_KEY(bb_id_prompt_config, slots, 0, 65, "slots per side (0 = BEAT's 1 + token_len)"),
+    BB_CFG_INT_KEY(bb_id_prompt_config, slots, 0, 65, "slots per side (0 = BEAT's under stage1_config)"),
     BB_CFG_DOUBLE_KEY(bb_id_prompt_config, init_std, 0, 100, "init std (0 = the LM's wte std)"),
     {0},
 };
 
 static const bb_cfg_key xrec_keys[] = {
-    BB_CFG_INT_KEY(bb_xrec_config, slots, 0, 65, "slots per side (0 = BEAT's 1 + token_len)"),
+    BB_CFG_INT_KEY(bb_xrec_config, slots, 0, 65, "slots per side (0 = BEAT's under stage1_config)"),
     BB_CFG_INT_KEY(bb_xrec_config, experts, 1, BB_XREC_MAX_EXPERTS, "mixture-of-experts experts"),
     BB_CFG_INT_KEY(bb_xrec_config, hidden, 0, 65536, "expert hidden width (0 = (e + d_model)/2)"),
     BB_CFG_INT_KEY(bb_xrec_config, gcn_dim, 1, 4096, "LightGCN width"),

@@ -19,7 +19,8 @@
  *   stage1_config   BEAT stage-1 config JSON (harness/configs/beat/); "" = stage-1 defaults
  *   bertscore       score BERTScore-style with the frozen LM's last-layer token vectors
  *   explain.*       the shared loop of beat, id-prompt and xrec (beat_explain_config)
- *   id_prompt.*     bb_id_prompt_config; slots 0 = 1 + the stage-1 token_len (BEAT's slots)
+ *   id_prompt.*     bb_id_prompt_config; slots 0 = the slots BEAT has under stage1_config:
+ *                   1 + token_len by default, token_len with no_macro, 1 with no_micro
  *   xrec.*          bb_xrec_config; slots 0 as above
  *   peter.*, nrt.*, retrieval.*   the baselines' configs (baselines/explain_schema.h)
  *   task.max_train_rows, task.max_valid_rows, task.max_test_rows

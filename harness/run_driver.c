@@ -259,9 +259,12 @@ static int resolve_stage1(bb_run_state *st, const bb_run_opts *o, bb_error *err)
         free(s1json);
         return BB_ERR;
     }
+    /* a continuous entry made before stage 1 wrote its vectors lacks continuous.safetensors:
+     * it is remade (the commit replaces it) */
     char *tokens = bb_path_join(st->stage1_dir, "tokens.csv");
-    const int present = bb_path_exists(tokens);
-    free(tokens);
+    char *vectors = bb_path_join(st->stage1_dir, "continuous.safetensors");
+    const int present = bb_path_exists(tokens) && (!st->stage1.continuous || bb_path_exists(vectors));
+    free(tokens), free(vectors);
     int rc = BB_OK;
     if (!present) {
         bb_run_note("run: BEAT stage 1 into %s\n", st->stage1_dir);

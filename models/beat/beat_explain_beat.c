@@ -13,7 +13,9 @@
 
 static const char *const table_names[4] = {"user_macro", "user_micro", "item_macro", "item_micro"};
 
-int beat_tokens_slots(const beat_tokens *t) { return (t->has_macro ? 1 : 0) + (t->has_micro ? t->T : 0); }
+int beat_tokens_slots(const beat_tokens *t) {
+    return (t->has_macro ? 1 : 0) + (t->has_micro ? t->T : 0);
+}
 
 /* ------------------------------------------------------------------------------------------
  * Stage-1 artifacts: tokens.csv */
@@ -232,7 +234,8 @@ int beat_tokens_load(const char *run_dir, beat_tokens *out, bb_error *err) {
     }
     if (rc == BB_OK && !out->continuous) {
         char *path = bb_path_join(run_dir, "tokens.csv");
-        tokens_reader r = {.path = path, .T = out->T, .K = out->K, .has = {out->has_macro, out->has_micro}};
+        tokens_reader r = {.path = path, .T = out->T, .K = out->K,
+                           .has = {out->has_macro, out->has_micro}};
         rc = bb_csv_read_file(path, on_token_row, &r, err);
         if (rc == BB_OK && (r.n[0] == 0 || r.n[1] == 0))
             rc = bb_fail(err, "%s: no %s rows", path, r.n[0] == 0 ? "user" : "item");
@@ -273,8 +276,8 @@ static nn_tensor *side_codes(beat_stage2 *m, nn_tape *tp, int side, const int32_
         int32_t *micro = nn_tape_scratch(tp, (size_t)n * (size_t)T * sizeof *micro);
         for (int k = 0; k < n; k++)
             memcpy(micro + (size_t)k * T, rows + (size_t)ids[k] * W + 1, (size_t)T * sizeof *micro);
-        parts[n_parts++] = nn_reshape(tp, nn_gather_rows(tp, m->table[side * 2 + 1], micro, (int64_t)n * T),
-                                      3, (int64_t[]){n, T, d});
+        nn_tensor *rows_t = nn_gather_rows(tp, m->table[side * 2 + 1], micro, (int64_t)n * T);
+        parts[n_parts++] = nn_reshape(tp, rows_t, 3, (int64_t[]){n, T, d});
     }
     nn_tensor *tokens = n_parts == 2 ? nn_concat(tp, parts, 2, 1) : parts[0];
     return nn_reshape(tp, tokens, 2, (int64_t[]){(int64_t)n * beat_tokens_slots(t), d});
@@ -293,7 +296,8 @@ static nn_tensor *side_vectors(beat_stage2 *m, nn_tape *tp, int side, const int3
             dst += d;
         }
         if (t->has_micro)
-            memcpy(dst, t->micro_vec[side] + (size_t)ids[k] * (size_t)T * d, (size_t)T * d * sizeof(float));
+            memcpy(dst, t->micro_vec[side] + (size_t)ids[k] * (size_t)T * d,
+                   (size_t)T * d * sizeof(float));
     }
     return x;
 }

@@ -187,7 +187,8 @@ static int write_continuous(const char *dir, const beat_model *m, bb_error *err)
     float *F = bb_malloc((size_t)T * chunk * sizeof *F + 1);
     lgcn_plan plan;
     lgcn_plan_init(&plan, &m->adj, t, m->cfg.layers, m->pool);
-    for (int k = 0; k < T; k++) lgcn_propagate(&plan, m->ego->data + (size_t)k * chunk, F + (size_t)k * chunk, 0);
+    for (int k = 0; k < T; k++)
+        lgcn_propagate(&plan, m->ego->data + (size_t)k * chunk, F + (size_t)k * chunk, 0);
     lgcn_plan_free(&plan);
     nn_tensor *out[4] = {NULL, NULL, NULL, NULL};
     const char *names[4];
@@ -224,7 +225,8 @@ static int write_continuous(const char *dir, const beat_model *m, bb_error *err)
     free(F);
     char T_s[16], d_s[16];
     snprintf(T_s, sizeof T_s, "%d", T), snprintf(d_s, sizeof d_s, "%d", d);
-    const char *meta[] = {"format", "beatbench-beat-stage1-continuous", "token_len", T_s, "d", d_s, NULL};
+    const char *meta[] = {"format", "beatbench-beat-stage1-continuous", "token_len", T_s, "d", d_s,
+                          NULL};
     char *path = bb_path_join(dir, "continuous.safetensors");
     int rc = nn_st_write(path, names, (const nn_tensor *const *)out, n_out, meta, err);
     free(path);
