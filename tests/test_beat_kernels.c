@@ -334,7 +334,8 @@ static void test_recon_hand_worked(void) {
     beat_pair_index_build(&bu, pu, 3);
     beat_pair_index_build(&bi, pi, 3);
     float g[3], dru[1], dri[3];
-    beat_recon_backward(NULL, &st, ru, ri, 1, pu, pi, label, 3, scores, &bu, &bi, 1.0f, g, dru, dri);
+    beat_recon_backward(NULL, &st, ru, ri, 1, pu, pi, label, 3, scores, &bu, &bi, 1.0f, g, dru, dri,
+                        1, NULL, NULL);
     const double L = sqrt(10.0 / 27.0), a1 = (1.0 / 3.0) / (3.0 * L);
     TEST_NEAR(g[1], a1 / 3.0, 1e-6);
     TEST_NEAR(dri[1], g[1] * 1.0, 1e-7); /* ds_1/dri_1 = ru = 1 */
@@ -345,6 +346,7 @@ typedef struct recon_case {
     int32_t *pu, *pi;
     float *label;
     bb_pool *pool;
+    int macro_mismatch; /* calls whose fused macro sums differ from beat_rec_backward_macro */
 } recon_case;
 
 static double recon_run(beat_manual_case *c, int want_grad) {
@@ -358,8 +360,16 @@ static double recon_run(beat_manual_case *c, int want_grad) {
         beat_pair_index bu = {r->nu, offu, pau}, bi = {r->ni, offi, pai};
         beat_pair_index_build(&bu, r->pu, r->P);
         beat_pair_index_build(&bi, r->pi, r->P);
+        /* rows of W = 3 tokens of 2: the fused macro sums equal beat_rec_backward_macro's */
+        float *dmu = malloc((size_t)r->nu * 2 * sizeof *dmu), *dmi = malloc((size_t)r->ni * 2 * sizeof *dmi);
+        float *wmu = malloc((size_t)r->nu * 2 * sizeof *wmu), *wmi = malloc((size_t)r->ni * 2 * sizeof *wmi);
         beat_recon_backward(r->pool, &st, ru, ri, r->W, r->pu, r->pi, r->label, r->P, scores, &bu,
-                            &bi, 0.7f, g, c->grads[0], c->grads[1]);
+                            &bi, 0.7f, g, c->grads[0], c->grads[1], 3, dmu, dmi);
+        beat_rec_backward_macro(NULL, c->grads[0], r->nu, 3, 2, wmu);
+        beat_rec_backward_macro(NULL, c->grads[1], r->ni, 3, 2, wmi);
+        r->macro_mismatch += memcmp(dmu, wmu, (size_t)r->nu * 2 * sizeof *dmu) != 0;
+        r->macro_mismatch += memcmp(dmi, wmi, (size_t)r->ni * 2 * sizeof *dmi) != 0;
+        free(dmu), free(dmi), free(wmu), free(wmi);
         free(offu), free(offi), free(pau), free(pai);
     }
     free(scores), free(g);
@@ -367,7 +377,7 @@ static double recon_run(beat_manual_case *c, int want_grad) {
 }
 
 static void test_recon_gradcheck(void) {
-    recon_case r = {4, 5, 6, 12, NULL, NULL, NULL, bb_pool_new(2)};
+    recon_case r = {4, 5, 6, 12, NULL, NULL, NULL, bb_pool_new(2), 0};
     r.pu = malloc(r.P * sizeof *r.pu), r.pi = malloc(r.P * sizeof *r.pi);
     r.label = malloc(r.P * sizeof *r.label);
     for (int p = 0; p < r.P; p++) r.pu[p] = p % r.nu, r.pi[p] = (p * 7 + 1) % r.ni, r.label[p] = p < 6;
@@ -383,6 +393,7 @@ static void test_recon_gradcheck(void) {
     beat_manual_case_free(&c);
     nn_tensor_free(ru), nn_tensor_free(ri), free(a), free(b), free(r.pu), free(r.pi), free(r.label);
     bb_pool_free(r.pool);
+    TEST_EQ_INT(r.macro_mismatch, 0);
     if (!ok) bb_test_fail(__FILE__, __LINE__, "recon gradcheck: %s", msg);
 }
 

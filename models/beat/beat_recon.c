@@ -202,6 +202,8 @@ typedef struct score_job {
     const float *other;      /* the other side's rec */
     const int32_t *other_id; /* the other side's entity of each pair */
     float *drec;
+    int T;          /* d = W / T wide tokens per row (dmacro) */
+    float *dmacro;  /* NULL, or (n, d): sum over the T blocks of drec */
 } score_job;
 
 static void score_worker(void *ctx, int tid, int n_parts) {
@@ -219,7 +221,7 @@ beat_recon_state beat_recon_forward(bb_pool *pool, const float *rec_u, const flo
                                     const float *label, int64_t P, float *scores) {
     beat_recon_state st = {0.0, 0.0, 0.0, 0, 0};
     if (P <= 0) return st;
-    score_job j = {rec_u, rec_i, W, pu, pi, P, scores, NULL, NULL, NULL, NULL, NULL};
+    score_job j = {rec_u, rec_i, W, pu, pi, P, scores, NULL, NULL, NULL, NULL, NULL, 1, NULL};
     bb_pool_run(pool, score_worker, &j);
     st.smin = st.smax = scores[0];
     for (int64_t p = 1; p < P; p++) {
@@ -236,23 +238,38 @@ beat_recon_state beat_recon_forward(bb_pool *pool, const float *rec_u, const flo
     return st;
 }
 
+/* Entity e's gradient row: sum over its pairs of g_p times the other side's row. The first
+ * pair writes the row (no zeroing pass); the next pair's row, which may belong to the next
+ * entity, is prefetched. With dmacro set, the row's T blocks of d are summed there while
+ * the row is in L1 (the same operations as beat_rec_backward_macro). */
 static void accumulate_worker(void *ctx, int tid, int n_parts) {
     score_job *j = ctx;
     int64_t lo, hi;
     split_rows(j->ix->n, tid, n_parts, &lo, &hi);
     const int64_t W = j->W;
+    const int64_t last = j->ix->off[hi];
     for (int64_t e = lo; e < hi; e++) {
         float *restrict dr = j->drec + (size_t)e * W;
-        memset(dr, 0, (size_t)W * sizeof *dr);
-        const int64_t end = j->ix->off[e + 1];
-        for (int64_t k = j->ix->off[e]; k < end; k++) {
+        const int64_t beg = j->ix->off[e], end = j->ix->off[e + 1];
+        if (beg == end) memset(dr, 0, (size_t)W * sizeof *dr);
+        for (int64_t k = beg; k < end; k++) {
             const int32_t p = j->ix->pairs[k];
             const float g = j->g[p];
             const float *restrict o = j->other + (size_t)j->other_id[p] * W;
-            if (k + 1 < end) /* the next row is elsewhere in memory: start its first lines */
-                for (int c = 0; c < 4; c++)
+            if (k + 1 < last) /* the next row is elsewhere in memory: start its first lines */
+                for (int c = 0; c < 8; c++)
                     __builtin_prefetch(j->other + (size_t)j->other_id[j->ix->pairs[k + 1]] * W + 16 * c);
-            for (int64_t c = 0; c < W; c++) dr[c] += g * o[c];
+            if (k == beg)
+                for (int64_t c = 0; c < W; c++) dr[c] = g * o[c];
+            else
+                for (int64_t c = 0; c < W; c++) dr[c] += g * o[c];
+        }
+        if (j->dmacro) {
+            const int d = (int)(W / j->T);
+            float *restrict dm = j->dmacro + (size_t)e * d;
+            memset(dm, 0, (size_t)d * sizeof *dm);
+            for (int k = 0; k < j->T; k++)
+                for (int c = 0; c < d; c++) dm[c] += dr[(size_t)k * d + c];
         }
     }
 }
@@ -261,7 +278,8 @@ void beat_recon_backward(bb_pool *pool, const beat_recon_state *st, const float 
                          const float *rec_i, int64_t W, const int32_t *pu, const int32_t *pi,
                          const float *label, int64_t P, const float *scores,
                          const beat_pair_index *by_user, const beat_pair_index *by_item,
-                         float w, float *gscratch, float *drec_u, float *drec_i) {
+                         float w, float *gscratch, float *drec_u, float *drec_i, int T,
+                         float *dmacro_u, float *dmacro_i) {
     if (P <= 0) return;
     const double range = st->smax - st->smin > 1e-12 ? st->smax - st->smin : 1e-12;
     const int clamped = !(st->smax - st->smin > 1e-12);
@@ -280,8 +298,12 @@ void beat_recon_backward(bb_pool *pool, const beat_recon_state *st, const float 
     }
     gscratch[st->argmin] += (float)dmin;
     gscratch[st->argmax] += (float)dmax;
-    score_job j = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_user, rec_i, pi, drec_u};
+    BB_ASSERT(T >= 1 && W % T == 0, "beat_recon_backward: width %lld is not %d tokens",
+              (long long)W, T);
+    score_job j = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_user, rec_i, pi, drec_u,
+                   T, dmacro_u};
     bb_pool_run(pool, accumulate_worker, &j);
-    score_job k = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_item, rec_u, pu, drec_i};
+    score_job k = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_item, rec_u, pu, drec_i,
+                   T, dmacro_i};
     bb_pool_run(pool, accumulate_worker, &k);
 }

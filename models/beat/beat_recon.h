@@ -72,11 +72,14 @@ beat_recon_state beat_recon_forward(bb_pool *pool, const float *rec_u, const flo
                                     int64_t W, const int32_t *pu, const int32_t *pi,
                                     const float *label, int64_t P, float *scores);
 /* drec_u / drec_i = w * dL_rec/drec, overwriting every row of the two indexes (rows without
- * pairs become zero). gscratch: P floats. */
+ * pairs become zero). gscratch: P floats. With dmacro_u / dmacro_i not NULL, each also
+ * receives beat_rec_backward_macro of its drec (rows W = T d wide), bit for bit, in the same
+ * pass. */
 void beat_recon_backward(bb_pool *pool, const beat_recon_state *st, const float *rec_u,
                          const float *rec_i, int64_t W, const int32_t *pu, const int32_t *pi,
                          const float *label, int64_t P, const float *scores,
                          const beat_pair_index *by_user, const beat_pair_index *by_item,
-                         float w, float *gscratch, float *drec_u, float *drec_i);
+                         float w, float *gscratch, float *drec_u, float *drec_i, int T,
+                         float *dmacro_u, float *dmacro_i);
 
 #endif

@@ -474,15 +474,20 @@ static beat_losses step(beat_model *m, const beat_batch *bt, beat_frozen *fz, in
     const size_t ego_cells = (size_t)m->ego->numel;
     memset(m->params->grad + ego_cells, 0,
            (size_t)(m->params->total - (int64_t)ego_cells) * sizeof(float));
-    if (c->rec_weight > 0) /* writes every row of drec */
+    /* every row of drec and (with macro tokens) of dmac = sum_k drec[k] is written here,
+     * before the supervision adds its terms */
+    const int macro = m->side[BEAT_USER].map[BEAT_MACRO] != NULL;
+    if (c->rec_weight > 0) {
         beat_recon_backward(m->pool, &rs, bu->rec, bi->rec, W, w->lu, w->li, bt->label, P,
                             w->scores, &bu->pix, &bi->pix, (float)c->rec_weight, w->g,
-                            bu->drec, bi->drec);
-    else
-        for (int s = 0; s < 2; s++) memset(w->s[s].drec, 0, (size_t)w->s[s].n * W * sizeof(float));
-    for (int s = 0; s < 2; s++) /* writes every row of dmac, before the micro terms arrive */
-        if (m->side[s].map[BEAT_MACRO])
-            beat_rec_backward_macro(m->pool, w->s[s].drec, w->s[s].n, T, d, w->s[s].dmac);
+                            bu->drec, bi->drec, T, macro ? bu->dmac : NULL,
+                            macro ? bi->dmac : NULL);
+    } else {
+        for (int s = 0; s < 2; s++) {
+            memset(w->s[s].drec, 0, (size_t)w->s[s].n * W * sizeof(float));
+            if (macro) memset(w->s[s].dmac, 0, (size_t)w->s[s].n * d * sizeof(float));
+        }
+    }
     beat_clock_lap(&ck, &m->times, BEAT_PH_RECON);
     beat_supervision(m, bt, &L); /* adds into dmac (macro) and drec (micro tokens) */
     beat_clock_lap(&ck, &m->times, BEAT_PH_SUP);
