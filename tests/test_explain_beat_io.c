@@ -244,14 +244,14 @@ static void test_stage1_writes_continuous_vectors(void) {
  * train_log.csv (beat_explain_log.h) */
 
 static void test_train_log_format_observer_and_read(void) {
-    /* the text, by hand: 17 digits, an empty valid_loss for NAN, seconds to the microsecond */
+    /* the text, by hand: 17 digits, "nan" for a missing valid_loss, seconds to the microsecond */
     beat_train_log l = {0};
     beat_train_log_add(&l, 2.5, 1.25, 0.5);
     beat_train_log_add(&l, 0.1, NAN, 12.0000004);
     size_t len;
     char *text = beat_train_log_csv(&l, &len);
     TEST_STR_EQ(text, "epoch,train_loss,valid_loss,seconds\n1,2.5,1.25,0.500000\n"
-                      "2,0.10000000000000001,,12.000000\n");
+                      "2,0.10000000000000001,nan,12.000000\n");
     TEST_EQ_INT(len, strlen(text));
     free(text);
     /* the observer: 5 train rows in batches of 2 = 3 steps an epoch; validation parts belong
@@ -287,6 +287,10 @@ static void test_train_log_format_observer_and_read(void) {
     TEST_TRUE(memcmp(&back.rows[1].valid_loss, &o.rows[1].valid_loss, sizeof(double)) == 0);
     TEST_TRUE(memcmp(&back.rows[1].train_loss, &o.rows[1].train_loss, sizeof(double)) == 0);
     TEST_TRUE(isnan(back.rows[2].valid_loss));
+    beat_train_log_free(&back);
+    write_text(path, "epoch,train_loss,valid_loss,seconds\n1,2,,0.5\n");
+    TEST_OK(beat_train_log_read(path, &back, &err), &err); /* an empty valid_loss is absent too */
+    TEST_TRUE(back.n == 1 && isnan(back.rows[0].valid_loss));
     beat_train_log_free(&back);
     write_text(path, "epoch,train_loss,valid_loss,seconds\n1,2,1,0.5\n3,2,1,0.5\n");
     TEST_ERR_CONTAINS(beat_train_log_read(path, &back, &err), &err, "train_log.csv:3: field 'epoch': expected 2");

@@ -32,7 +32,10 @@ char *beat_train_log_csv(const beat_train_log *l, size_t *len) {
     for (int e = 0; e < l->n; e++) {
         const beat_epoch_row *r = &l->rows[e];
         fprintf(fp, "%d,%.17g,", e + 1, r->train_loss);
-        if (!isnan(r->valid_loss)) fprintf(fp, "%.17g", r->valid_loss);
+        if (isnan(r->valid_loss))
+            fputs("nan", fp); /* a literal, not an empty field: field-splitting parsers keep the columns */
+        else
+            fprintf(fp, "%.17g", r->valid_loss);
         fprintf(fp, ",%.6f\n", r->seconds);
     }
     fclose(fp);
@@ -53,12 +56,12 @@ typedef struct log_reader {
     beat_train_log *log;
 } log_reader;
 
-/* A finite number (or, with empty_ok, an empty field: NAN). */
-static int parse_number(const log_reader *r, const bb_csv_record *rec, int k, int empty_ok,
+/* A finite number (or, with nan_ok, "nan" or an empty field: NAN). */
+static int parse_number(const log_reader *r, const bb_csv_record *rec, int k, int nan_ok,
                         double *out, bb_error *err) {
     static const char *const names[4] = {"epoch", "train_loss", "valid_loss", "seconds"};
     const char *f = rec->fields[k];
-    if (rec->lens[k] == 0 && empty_ok) {
+    if (nan_ok && (rec->lens[k] == 0 || strcmp(f, "nan") == 0)) {
         *out = NAN;
         return BB_OK;
     }

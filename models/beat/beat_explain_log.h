@@ -9,7 +9,7 @@
  *               methods: CE + beta_sar SAR; PETER: its total loss incl. context prediction;
  *               NRT: text NLL + interaction loss)
  *   valid_loss  the value the epoch is selected on (explanation NLL per target token of the
- *               valid rows, evaluation mode); empty when the split has no valid rows. The
+ *               valid rows, evaluation mode); "nan" when the split has no valid rows. The
  *               row of the kept epoch holds exactly the run's best_valid_loss (%.17g).
  *   seconds     wall seconds of the epoch: its training steps and its validation pass
  * A method without epochs (retrieval) gets the header alone.
