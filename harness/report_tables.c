@@ -406,14 +406,10 @@ static void md_column(const bb_report_data *d, const bb_report_table *t, size_t 
     }
 }
 
-/* Decimals for a column: 4 for scores in [0, 1]; fewer for counts, seconds, perplexities. */
-static int column_decimals(const bb_report_table *t, size_t c) {
-    double big = 0;
-    for (size_t r = 0; r < t->n_rows; r++) {
-        const bb_report_stat *s = &t->stats[r * t->n_cols + c];
-        if (s->present && fabs(s->mean) > big) big = fabs(s->mean);
-    }
-    return big >= 100 ? 1 : big >= 10 ? 2 : 4;
+/* Decimals: 4 for the scores in [0, 1] of the text and ranking tables; 1 for perplexities,
+ * code counts, seconds and megabytes. */
+static int table_decimals(const bb_report_table *t) {
+    return t->kind == BB_TABLE_TEXT || t->kind == BB_TABLE_RANKING ? 4 : 1;
 }
 
 static const char *table_title(int kind) {
@@ -463,7 +459,7 @@ void bb_report_table_markdown(const bb_report_data *d, const bb_report_table *t,
                 fputs(" – |", fp);
                 continue;
             }
-            const int dec = column_decimals(t, c);
+            const int dec = table_decimals(t);
             const char *bold = marked && s->best ? "**" : "";
             fprintf(fp, " %s%.*f ± %.*f%s", bold, dec, s->mean, dec, s->std, bold);
             int t_sig = s->has_t && s->p_t < BB_REPORT_ALPHA;
