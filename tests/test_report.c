@@ -709,6 +709,44 @@ static void test_rerun_identical_and_merge(void) {
     TEST_TRUE(!bb_path_exists(partial));
 }
 
+/* gnuplot's exit status is checked, and so is its output; templates may be missing. */
+static void test_gnuplot_failures_are_warnings(void) {
+    if (!bb_path_exists("/bin/false") || !bb_path_exists("/bin/true"))
+        TEST_SKIP("no /bin/false or /bin/true");
+    static const char *const progs[] = {"/bin/false", "/bin/true"};
+    static const char *const why[] = {"not drawn: gnuplot exited with status 1",
+                                      "not drawn: gnuplot wrote no png output"};
+    for (int k = 0; k < 2; k++) {
+        char out[1100];
+        snprintf(out, sizeof out, "%s", bb_test_tmp_path(k ? "gp_true" : "gp_false"));
+        bb_report_summary sum;
+        bb_error err;
+        TEST_OK(run_report(FIXTURE, out, progs[k], &sum, &err), &err);
+        size_t n_fig = sum.figures.n, n_warn = sum.warnings.n;
+        int all = 1;
+        for (size_t w = 0; w < n_warn; w++) all &= strstr(sum.warnings.items[w], why[k]) != NULL;
+        if (!all) fprintf(stderr, "    %s\n", sum.warnings.items[0]);
+        bb_report_summary_free(&sum);
+        TEST_EQ_INT(n_fig, 0);
+        TEST_EQ_INT(n_warn, 7); /* one per figure with data */
+        TEST_TRUE(all);
+        TEST_TRUE(file_in(out, "synth/text.csv") && file_in(out, "tiny/figures/curves.gp"));
+        TEST_TRUE(!file_in(out, "tiny/figures/curves.png"));
+        TEST_TRUE(!file_in(out, "tiny/figures/curves.png.part"));
+    }
+    /* no templates: one warning, data files only */
+    char out[1100];
+    snprintf(out, sizeof out, "%s", bb_test_tmp_path("no_templates"));
+    const bb_report_options opt = {"/bin/true", "/nonexistent/plots"};
+    bb_report_summary sum;
+    bb_error err;
+    TEST_OK(bb_report_run(FIXTURE, out, &opt, &sum, &err), &err);
+    int one = sum.warnings.n == 1 && strstr(sum.warnings.items[0], "plot templates not found");
+    bb_report_summary_free(&sum);
+    TEST_TRUE(one);
+    TEST_TRUE(file_in(out, "tiny/figures/curves.dat") && !file_in(out, "tiny/figures/curves.gp"));
+}
+
 const bb_test bb_suite_report[] = {
     {"text_table_by_hand", test_text_table_by_hand},
     {"bootstrap_matches_pairs_by_uid_iid", test_bootstrap_matches_pairs_by_uid_iid},
@@ -719,5 +757,6 @@ const bb_test bb_suite_report[] = {
     {"cli_errors_leave_output_alone", test_cli_errors_leave_output_alone},
     {"figures_are_png_and_svg", test_figures_are_png_and_svg},
     {"without_gnuplot_one_warning", test_without_gnuplot_one_warning},
+    {"gnuplot_failures_are_warnings", test_gnuplot_failures_are_warnings},
     {"rerun_identical_and_merge", test_rerun_identical_and_merge},
     {NULL, NULL}};
