@@ -148,6 +148,14 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	bash harness/scripts/demo.sh $(BIN)
 
+# The regression gate: CI sweep configs against results/golden (harness/scripts/regress.sh).
+regress: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	bash harness/scripts/regress.sh regress $(BIN)
+golden: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	bash harness/scripts/regress.sh golden $(BIN)
+
 # The distributed sweep: an MPI build, then a small sweep over 2 ranks against the serial one.
 check-mpi:
 	@$(MAKE) --no-print-directory MPI=1 deps

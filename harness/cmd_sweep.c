@@ -2,6 +2,7 @@
  * (harness/sweep.h has the config, the cells and the output directory).
  *
  *   sweep --config FILE --out DIR [--jobs N] [--resume] [--quiet] [--json]
+ *   sweep --config FILE --dry-run      check the config, list its cells, run nothing
  *
  * --jobs N runs N cells at once, each in its own process with the config's "threads" (so
  * results do not depend on N). --resume continues a sweep in DIR: finished cells are kept,
@@ -20,9 +21,27 @@
 #include "harness/commands.h"
 #include "harness/sweep.h"
 
+/* --dry-run: the config checked and its cells listed (dataset,method,variant,seed) on stdout. */
+static int list_cells(const char *config) {
+    bb_error err = {{0}};
+    bb_sweep sw;
+    int code = BB_EXIT_OK;
+    if (bb_sweep_load(config, &sw, &err) != BB_OK) {
+        code = bb_cli_fail(&err);
+    } else {
+        printf("dataset,method,variant,seed\n");
+        for (size_t k = 0; k < sw.n_cells; k++)
+            printf("%s,%s,%s,%llu\n", sw.cells[k].dataset, sw.cells[k].method, sw.cells[k].variant,
+                   (unsigned long long)sw.cells[k].seed);
+        fprintf(stderr, "sweep %s: %zu cells, config valid\n", sw.name, sw.n_cells);
+    }
+    bb_sweep_free(&sw);
+    return code;
+}
+
 int bb_cmd_sweep(int argc, char **argv) {
     const char *config = NULL, *out = NULL;
-    int jobs = 1, resume = 0, quiet = 0, json = 0;
+    int jobs = 1, resume = 0, quiet = 0, json = 0, dry_run = 0;
     const bb_opt opts[] = {
         {"--config", BB_OPT_STR, &config, "FILE", "sweep config JSON (harness/configs/sweeps/)"},
         {"--out", BB_OPT_STR, &out, "DIR", "sweep output directory"},
@@ -30,6 +49,7 @@ int bb_cmd_sweep(int argc, char **argv) {
         {"--resume", BB_OPT_FLAG, &resume, NULL, "continue the sweep in DIR"},
         {"--quiet", BB_OPT_FLAG, &quiet, NULL, "no per-cell progress lines"},
         {"--json", BB_OPT_FLAG, &json, NULL, "print a summary object on stdout"},
+        {"--dry-run", BB_OPT_FLAG, &dry_run, NULL, "check the config and list its cells; run nothing"},
         {0}};
     const bb_cmd_spec spec = {"sweep", "--config FILE --out DIR [--jobs N] [--resume]",
                               "Run every cell of a sweep (datasets x methods x variants or grid "
@@ -41,6 +61,7 @@ int bb_cmd_sweep(int argc, char **argv) {
     int rc = bb_opts_parse(&spec, opts, argc, argv, &pos);
     if (rc) return rc < 0 ? BB_EXIT_OK : rc;
     if (!config) return bb_cli_usage(spec.name, "--config FILE is required");
+    if (dry_run) return list_cells(config);
     if (!out) return bb_cli_usage(spec.name, "--out DIR is required");
     if (jobs < 1) return bb_cli_usage(spec.name, "--jobs: expected at least 1, got %d", jobs);
 #ifdef BB_WITH_MPI

@@ -303,7 +303,40 @@ static void test_cli_usage_and_errors(void) {
     TEST_TRUE(!bb_path_exists(out)); /* nothing written for a config error */
 }
 
+/* Every shipped sweep config parses and validates (run from the repository root). */
+static void test_shipped_configs_are_valid(void) {
+    static const char *const configs[] = {
+        "harness/configs/ci/main.json",          "harness/configs/ci/tokenization.json",
+        "harness/configs/ci/real-yelp.json",     "harness/configs/sweeps/ci-codebook.json",
+        "harness/configs/sweeps/codebook.json",  "harness/configs/sweeps/tokenization.json",
+        "harness/configs/paper/amazon.json",     "harness/configs/paper/yelp.json",
+        "harness/configs/paper/google.json",     "tests/fixtures/sweep/small.json",
+    };
+    for (size_t k = 0; k < sizeof configs / sizeof *configs; k++) {
+        bb_sweep sw;
+        bb_error err = {{0}};
+        int rc = bb_sweep_load(configs[k], &sw, &err);
+        if (rc != BB_OK) bb_test_fail(__FILE__, __LINE__, "%s: %s", configs[k], err.msg);
+        TEST_TRUE(rc == BB_OK && sw.n_cells > 0);
+        bb_sweep_free(&sw);
+    }
+    bb_sweep sw;
+    bb_error err;
+    TEST_OK(bb_sweep_load("harness/configs/sweeps/codebook.json", &sw, &err), &err);
+    TEST_EQ_INT(sw.n_cells, 7 * 3);
+    TEST_EQ_INT(sw.cells[6 * 3].stage1.codebook_size, 1024);
+    bb_sweep_free(&sw);
+    TEST_OK(bb_sweep_load("harness/configs/sweeps/tokenization.json", &sw, &err), &err);
+    TEST_EQ_INT(sw.n_cells, 8 * 3);
+    TEST_EQ_INT(sw.cells[6 * 3].stage1.continuous, 1);
+    TEST_STR_EQ(sw.cells[7 * 3].method, "id-prompt");
+    bb_sweep_free(&sw);
+    char *dry[] = {"sweep", "--config", "tests/fixtures/sweep/small.json", "--dry-run", NULL};
+    TEST_EQ_INT(bb_cli_main(4, dry), BB_EXIT_OK);
+}
+
 const bb_test bb_suite_sweep[] = {
+    {"shipped_configs_are_valid", test_shipped_configs_are_valid},
     {"cells_of_a_grid", test_cells_of_a_grid},
     {"variants_set_method_and_keys", test_variants_set_method_and_keys},
     {"config_errors_name_the_key", test_config_errors_name_the_key},
