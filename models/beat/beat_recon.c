@@ -45,21 +45,26 @@ static void row_gram(const float *x, int T, int t, float *norm, float *gram) {
                 beat_dot(x + k * t, x + l * t, t) / (norm[k] * norm[l]);
 }
 
+double beat_orth_rows(const float *x, int64_t ldx, int64_t n, int T, int t) {
+    BB_ASSERT(T >= 1 && T <= MAX_T, "beat_orth: token_len %d outside [1, %d]", T, MAX_T);
+    float norm[MAX_T], gram[MAX_T * MAX_T];
+    double sum = 0.0;
+    for (int64_t r = 0; r < n; r++) {
+        row_gram(x + r * ldx, T, t, norm, gram);
+        float row = 0.0f;
+        for (int k = 0; k < T; k++)
+            for (int l = 0; l < T; l++)
+                if (k != l) row += gram[k * T + l] * gram[k * T + l];
+        sum += row;
+    }
+    return sum;
+}
+
 static void orth_forward_worker(void *ctx, int tid, int n_parts) {
     orth_job *j = ctx;
     int64_t lo, hi;
     split_rows(j->n, tid, n_parts, &lo, &hi);
-    float norm[MAX_T], gram[MAX_T * MAX_T];
-    double sum = 0.0;
-    for (int64_t r = lo; r < hi; r++) {
-        row_gram(j->x + r * j->ldx, j->T, j->t, norm, gram);
-        float row = 0.0f;
-        for (int k = 0; k < j->T; k++)
-            for (int l = 0; l < j->T; l++)
-                if (k != l) row += gram[k * j->T + l] * gram[k * j->T + l];
-        sum += row;
-    }
-    j->part[tid] = sum;
+    j->part[tid] = hi > lo ? beat_orth_rows(j->x + lo * j->ldx, j->ldx, hi - lo, j->T, j->t) : 0.0;
 }
 
 double beat_orth_forward(bb_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t) {
@@ -90,17 +95,22 @@ static void orth_backward_worker(void *ctx, int tid, int n_parts) {
             for (int c = 0; c < t; c++) dc[c] = 0.0f;
             for (int l = 0; l < T; l++) {
                 if (l == k) continue;
-                const float g = gram[k * T + l] / norm[l];
-                for (int c = 0; c < t; c++) dc[c] += g * x[l * t + c];
+                beat_axpy(dc, gram[k * T + l] / norm[l], x + l * t, t);
             }
             /* through c_k = x_k / |x_k|: (dc - c_k (c_k . dc)) / |x_k| */
             const float inv = 1.0f / norm[k], scale = j->coef * inv;
             if ((double)norm[k] <= BEAT_L2_EPS) {
-                for (int c = 0; c < t; c++) dx[k * t + c] += scale * dc[c];
+                beat_axpy(dx + k * t, scale, dc, t);
                 continue;
             }
             const float dot = beat_dot(dc, x + k * t, t) * inv;
-            for (int c = 0; c < t; c++) dx[k * t + c] += scale * (dc[c] - x[k * t + c] * inv * dot);
+            const float *xk = x + k * t;
+            float *dxk = dx + k * t;
+            const bb_vec8f sv = bb_splat8(scale), iv = bb_splat8(inv), dv = bb_splat8(dot);
+            int c = 0;
+            for (; c + 8 <= t; c += 8)
+                bb_store8(dxk + c, bb_load8(dxk + c) + sv * (bb_load8(dc + c) - bb_load8(xk + c) * iv * dv));
+            for (; c < t; c++) dxk[c] += scale * (dc[c] - xk[c] * inv * dot);
         }
     }
     free(dc);
@@ -127,21 +137,36 @@ typedef struct rec_job {
     int T, d;
 } rec_job;
 
+void beat_rec_build_rows(const float *micro, const float *macro, int64_t n, int T, int d,
+                         float *rec) {
+    const size_t W = (size_t)T * d;
+    for (int64_t e = 0; e < n; e++) {
+        float *re = rec + (size_t)e * W;
+        const float *mi = micro ? micro + (size_t)e * W : NULL;
+        const float *ma = macro ? macro + (size_t)e * d : NULL;
+        for (int k = 0; k < T; k++) {
+            float *rk = re + (size_t)k * d;
+            if (mi && ma) {
+                const float *mk = mi + (size_t)k * d;
+                int c = 0;
+                for (; c + 8 <= d; c += 8) bb_store8(rk + c, bb_load8(mk + c) + bb_load8(ma + c));
+                for (; c < d; c++) rk[c] = mk[c] + ma[c];
+            } else {
+                memcpy(rk, mi ? mi + (size_t)k * d : ma, (size_t)d * sizeof *rk);
+            }
+        }
+    }
+}
+
 static void rec_build_worker(void *ctx, int tid, int n_parts) {
     rec_job *j = ctx;
     int64_t lo, hi;
     split_rows(j->n, tid, n_parts, &lo, &hi);
     const size_t W = (size_t)j->T * j->d;
-    for (int64_t e = lo; e < hi; e++) {
-        float *rec = j->rec + (size_t)e * W;
-        const float *mi = j->micro ? j->micro + (size_t)e * W : NULL;
-        const float *ma = j->macro ? j->macro + (size_t)e * j->d : NULL;
-        for (int k = 0; k < j->T; k++)
-            for (int c = 0; c < j->d; c++) {
-                size_t at = (size_t)k * j->d + c;
-                rec[at] = mi && ma ? mi[at] + ma[c] : mi ? mi[at] : ma[c];
-            }
-    }
+    if (hi > lo)
+        beat_rec_build_rows(j->micro ? j->micro + (size_t)lo * W : NULL,
+                            j->macro ? j->macro + (size_t)lo * j->d : NULL, hi - lo, j->T, j->d,
+                            j->rec + (size_t)lo * W);
 }
 
 void beat_rec_build(bb_pool *pool, const float *micro, const float *macro, int64_t n, int T,
@@ -161,8 +186,7 @@ static void rec_macro_worker(void *ctx, int tid, int n_parts) {
         const float *g = j->drec + (size_t)e * W;
         float *dm = j->dmacro + (size_t)e * j->d;
         memset(dm, 0, (size_t)j->d * sizeof *dm);
-        for (int k = 0; k < j->T; k++)
-            for (int c = 0; c < j->d; c++) dm[c] += g[(size_t)k * j->d + c];
+        for (int k = 0; k < j->T; k++) beat_add(dm, g + (size_t)k * j->d, j->d);
     }
 }
 
@@ -260,16 +284,15 @@ static void accumulate_worker(void *ctx, int tid, int n_parts) {
                 for (int c = 0; c < 8; c++)
                     __builtin_prefetch(j->other + (size_t)j->other_id[j->ix->pairs[k + 1]] * W + 16 * c);
             if (k == beg)
-                for (int64_t c = 0; c < W; c++) dr[c] = g * o[c];
+                beat_scale_to(dr, g, o, W);
             else
-                for (int64_t c = 0; c < W; c++) dr[c] += g * o[c];
+                beat_axpy(dr, g, o, W);
         }
         if (j->dmacro) {
             const int d = (int)(W / j->T);
             float *restrict dm = j->dmacro + (size_t)e * d;
             memset(dm, 0, (size_t)d * sizeof *dm);
-            for (int k = 0; k < j->T; k++)
-                for (int c = 0; c < d; c++) dm[c] += dr[(size_t)k * d + c];
+            for (int k = 0; k < j->T; k++) beat_add(dm, dr + (size_t)k * d, d);
         }
     }
 }

@@ -36,6 +36,9 @@
 
 /* x: n rows, row r at x + r * ldx, holding T chunks of t floats. */
 double beat_orth_forward(bb_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t);
+/* The serial core: the sum over rows of each row's sum of squared off-diagonal cosines
+ * (beat_orth_forward divides the total by n T (T-1)). */
+double beat_orth_rows(const float *x, int64_t ldx, int64_t n, int T, int t);
 /* dx (same layout) += w * dL_orth/dx. */
 void beat_orth_backward(bb_pool *pool, const float *x, int64_t ldx, int64_t n, int T, int t,
                         float w, float *dx);
@@ -45,6 +48,9 @@ void beat_orth_backward(bb_pool *pool, const float *x, int64_t ldx, int64_t n, i
 /* rec (n, T, d); micro (n, T, d) and macro (n, d) may each be NULL, not both. */
 void beat_rec_build(bb_pool *pool, const float *micro, const float *macro, int64_t n, int T,
                     int d, float *rec);
+/* beat_rec_build on the calling thread (same operations). */
+void beat_rec_build_rows(const float *micro, const float *macro, int64_t n, int T, int d,
+                         float *rec);
 /* dmacro (n, d) = sum_k drec[e, k] (overwritten). (The micro gradient is drec itself.) */
 void beat_rec_backward_macro(bb_pool *pool, const float *drec, int64_t n, int T, int d,
                              float *dmacro);

@@ -11,7 +11,7 @@
 #include "models/base/bb_io.h"
 #include "models/beat/beat_dot.h"
 
-#define SEARCH_CHUNK_ROWS 1024 /* rows per sgemm: the codebook is packed once per chunk */
+#define SEARCH_CHUNK_ROWS 256 /* rows per sgemm: the codebook is packed once per chunk */
 #define MAX_PARTS 256
 
 static void split_rows(int64_t n, int t, int parts, int64_t *lo, int64_t *hi) {
@@ -69,21 +69,31 @@ typedef struct search_job {
     float *scratch; /* per part: SEARCH_CHUNK_ROWS x K scores */
 } search_job;
 
+void beat_vq_search_block(const float *A, int64_t n, int kdim, int lda, const float *B, int K,
+                          const float *cnorm, const float *scale, int64_t scale_stride,
+                          int32_t *idx, int64_t idx_stride, float *scores) {
+    for (int64_t r0 = 0; r0 < n; r0 += SEARCH_CHUNK_ROWS) {
+        const int64_t rows = n - r0 < SEARCH_CHUNK_ROWS ? n - r0 : SEARCH_CHUNK_ROWS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, K, kdim, 1.0f,
+                    A + r0 * lda, lda, B, kdim, 0.0f, scores, K);
+        for (int64_t r = 0; r < rows; r++) {
+            const float f = scale ? 2.0f * scale[(r0 + r) * scale_stride] : 2.0f;
+            idx[(r0 + r) * idx_stride] = argmin_row(cnorm, scores + r * K, f, K);
+        }
+    }
+}
+
+size_t beat_vq_search_block_scratch(int K) { return (size_t)SEARCH_CHUNK_ROWS * (size_t)K; }
+
 static void search_worker(void *ctx, int t, int n_parts) {
     const search_job *j = ctx;
     int64_t lo, hi;
     split_rows(j->n, t, n_parts, &lo, &hi);
-    float *scores = j->scratch + (size_t)t * SEARCH_CHUNK_ROWS * (size_t)j->K;
-    const int K = j->K;
-    for (int64_t r0 = lo; r0 < hi; r0 += SEARCH_CHUNK_ROWS) {
-        const int64_t rows = hi - r0 < SEARCH_CHUNK_ROWS ? hi - r0 : SEARCH_CHUNK_ROWS;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, K, j->kdim, 1.0f,
-                    j->A + r0 * j->lda, j->lda, j->B, j->kdim, 0.0f, scores, K);
-        for (int64_t r = 0; r < rows; r++) {
-            const float f = j->scale ? 2.0f * j->scale[(r0 + r) * j->scale_stride] : 2.0f;
-            j->idx[(r0 + r) * j->idx_stride] = argmin_row(j->cnorm, scores + r * K, f, K);
-        }
-    }
+    if (hi <= lo) return;
+    beat_vq_search_block(j->A + lo * j->lda, hi - lo, j->kdim, j->lda, j->B, j->K, j->cnorm,
+                         j->scale ? j->scale + lo * j->scale_stride : NULL, j->scale_stride,
+                         j->idx + lo * j->idx_stride, j->idx_stride,
+                         j->scratch + (size_t)t * SEARCH_CHUNK_ROWS * (size_t)j->K);
 }
 
 void beat_vq_code_norms(const float *cb, int K, int d, float *cnorm) {
@@ -131,23 +141,37 @@ typedef struct vq_job {
     double part[MAX_PARTS][2]; /* per part: sum (z_sg - q)^2, sum (z - q_sg)^2 */
 } vq_job;
 
+void beat_vq_forward_rows(const float *z, const float *cb, const int32_t *idx, int64_t n, int d,
+                          const float *z_sg, const float *q_sg, float *st, double sums[2]) {
+    double cb_sum = 0.0, commit_sum = 0.0;
+    for (int64_t r = 0; r < n; r++) {
+        const float *zr = z + r * d, *q = cb + (size_t)idx[r] * d;
+        const float *z0 = z_sg ? z_sg + r * d : zr;
+        const float *q0 = q_sg ? q_sg + r * d : q;
+        float *str = st + r * d;
+        cb_sum += beat_sqdist(z0, q, d);
+        commit_sum += beat_sqdist(zr, q0, d);
+        int c = 0;
+        for (; c + 8 <= d; c += 8)
+            bb_store8(str + c, bb_load8(zr + c) + (bb_load8(q0 + c) - bb_load8(z0 + c)));
+        for (; c < d; c++) str[c] = zr[c] + (q0[c] - z0[c]);
+    }
+    sums[0] += cb_sum;
+    sums[1] += commit_sum;
+}
+
 static void vq_forward_worker(void *ctx, int t, int n_parts) {
     vq_job *j = ctx;
     int64_t lo, hi;
     split_rows(j->n, t, n_parts, &lo, &hi);
     const int d = j->d;
-    double cb_sum = 0.0, commit_sum = 0.0;
-    for (int64_t r = lo; r < hi; r++) {
-        const float *z = j->z + r * d, *q = j->cb + (size_t)j->idx[r] * d;
-        const float *z0 = j->z_sg ? j->z_sg + r * d : z;
-        const float *q0 = j->q_sg ? j->q_sg + r * d : q;
-        float *st = j->st + r * d;
-        cb_sum += beat_sqdist(z0, q, d);
-        commit_sum += beat_sqdist(z, q0, d);
-        for (int c = 0; c < d; c++) st[c] = z[c] + (q0[c] - z0[c]);
-    }
-    j->part[t][0] = cb_sum;
-    j->part[t][1] = commit_sum;
+    double sums[2] = {0.0, 0.0};
+    if (hi > lo)
+        beat_vq_forward_rows(j->z + lo * d, j->cb, j->idx + lo, hi - lo, d,
+                             j->z_sg ? j->z_sg + lo * d : NULL, j->q_sg ? j->q_sg + lo * d : NULL,
+                             j->st + lo * d, sums);
+    j->part[t][0] = sums[0];
+    j->part[t][1] = sums[1];
 }
 
 static int pool_parts(bb_pool *pool) {
@@ -180,11 +204,14 @@ double beat_vq_forward(bb_pool *pool, const float *z, const float *cb, const int
 static inline void norm_backward_row(const float *z, float norm, float *g, int d) {
     const float inv = 1.0f / norm;
     if ((double)norm <= BEAT_L2_EPS) { /* clamped: z = x / eps is linear */
-        for (int c = 0; c < d; c++) g[c] *= inv;
+        beat_scale(g, inv, d);
         return;
     }
     const float dot = beat_dot(z, g, d);
-    for (int c = 0; c < d; c++) g[c] = (g[c] - z[c] * dot) * inv;
+    const bb_vec8f dv = bb_splat8(dot), iv = bb_splat8(inv);
+    int c = 0;
+    for (; c + 8 <= d; c += 8) bb_store8(g + c, (bb_load8(g + c) - bb_load8(z + c) * dv) * iv);
+    for (; c < d; c++) g[c] = (g[c] - z[c] * dot) * inv;
 }
 
 /* One pass over the part's rows: dz += scale_dz (z - q_sg), and the codebook term
@@ -204,7 +231,13 @@ static void vq_backward_worker(void *ctx, int t, int n_parts) {
         const float *restrict z0 = j->z_sg ? j->z_sg + r * d : z;
         float *restrict dz = j->dz + r * d;
         float *restrict a = acc + (size_t)j->idx[r] * d;
-        for (int c = 0; c < d; c++) {
+        const bb_vec8f sv = bb_splat8(sdz);
+        int c = 0;
+        for (; c + 8 <= d; c += 8) {
+            bb_store8(dz + c, bb_load8(dz + c) + sv * (bb_load8(z + c) - bb_load8(q0 + c)));
+            bb_store8(a + c, bb_load8(a + c) + (bb_load8(q + c) - bb_load8(z0 + c)));
+        }
+        for (; c < d; c++) {
             dz[c] += sdz * (z[c] - q0[c]);
             a[c] += q[c] - z0[c];
         }
@@ -218,7 +251,14 @@ static void vq_reduce_worker(void *ctx, int t, int n_parts) {
     int64_t lo, hi;
     split_rows((int64_t)j->K * j->d, t, n_parts, &lo, &hi);
     const size_t stride = (size_t)j->K * j->d;
-    for (int64_t i = lo; i < hi; i++) {
+    const bb_vec8f scale = bb_splat8(j->scale_dcb);
+    int64_t i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        bb_vec8f s = bb_splat8(0.0f);
+        for (int p = 0; p < n_parts; p++) s += bb_load8(j->partial + (size_t)p * stride + (size_t)i);
+        bb_store8(j->dcb + i, bb_load8(j->dcb + i) + scale * s);
+    }
+    for (; i < hi; i++) {
         float s = 0.0f;
         for (int p = 0; p < n_parts; p++) s += j->partial[(size_t)p * stride + (size_t)i];
         j->dcb[i] += j->scale_dcb * s;
@@ -263,18 +303,21 @@ typedef struct norm_job {
     int d;
 } norm_job;
 
+void beat_l2norm_rows(float *x, int64_t n, int d, float *norms) {
+    for (int64_t r = 0; r < n; r++) {
+        float *xr = x + r * d;
+        float nrm = sqrtf(beat_dot(xr, xr, d));
+        if (!((double)nrm >= BEAT_L2_EPS)) nrm = (float)BEAT_L2_EPS;
+        norms[r] = nrm;
+        beat_scale(xr, 1.0f / nrm, d);
+    }
+}
+
 static void norm_forward_worker(void *ctx, int t, int n_parts) {
     norm_job *j = ctx;
     int64_t lo, hi;
     split_rows(j->n, t, n_parts, &lo, &hi);
-    for (int64_t r = lo; r < hi; r++) {
-        float *x = j->x + r * j->d;
-        float nrm = sqrtf(beat_dot(x, x, j->d));
-        if (!((double)nrm >= BEAT_L2_EPS)) nrm = (float)BEAT_L2_EPS;
-        j->norms[r] = nrm;
-        const float inv = 1.0f / nrm;
-        for (int c = 0; c < j->d; c++) x[c] *= inv;
-    }
+    if (hi > lo) beat_l2norm_rows(j->x + lo * j->d, hi - lo, j->d, j->norms + lo);
 }
 
 void beat_l2norm_forward(bb_pool *pool, float *x, int64_t n, int d, float *norms) {

@@ -62,6 +62,21 @@ void beat_vq_search_rows(bb_pool *pool, const float *A, int64_t n, int kdim, int
                          float *scratch);
 void beat_vq_code_norms(const float *cb, int K, int d, float *cnorm);
 
+/* The serial cores of the pool kernels, for callers that run their own per-thread pipelines
+ * over row blocks (beat_stage1's forward); the same per-row operations, so the same bits.
+ *   beat_vq_search_block: beat_vq_search_rows on the calling thread; scores holds
+ *     beat_vq_search_block_scratch(K) floats.
+ *   beat_vq_forward_rows: beat_vq_forward's st, and its two sums (codebook, commitment terms
+ *     before the means) added into sums[0], sums[1].
+ *   beat_l2norm_rows: beat_l2norm_forward on the calling thread. */
+void beat_vq_search_block(const float *A, int64_t n, int kdim, int lda, const float *B, int K,
+                          const float *cnorm, const float *scale, int64_t scale_stride,
+                          int32_t *idx, int64_t idx_stride, float *scores);
+size_t beat_vq_search_block_scratch(int K);
+void beat_vq_forward_rows(const float *z, const float *cb, const int32_t *idx, int64_t n, int d,
+                          const float *z_sg, const float *q_sg, float *st, double sums[2]);
+void beat_l2norm_rows(float *x, int64_t n, int d, float *norms);
+
 /* st (n, d) = z + (q_sg - z_sg); returns the loss value (codebook + 0.5 commitment). */
 double beat_vq_forward(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
                        int64_t n, int d, const float *z_sg, const float *q_sg, float *st);
