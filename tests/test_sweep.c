@@ -335,7 +335,52 @@ static void test_shipped_configs_are_valid(void) {
     TEST_EQ_INT(bb_cli_main(4, dry), BB_EXIT_OK);
 }
 
+/* reproduce --dry-run: datasets found by their files, the paper config per name (yelp's with
+ * domain auto otherwise), --quick merged over every section, the ablations' grid/variants. */
+static void test_reproduce_composes_sweeps(void) {
+    char root[600], out[600], cmd[2048];
+    snprintf(root, sizeof root, "%s", bb_test_tmp_path("repro-root"));
+    snprintf(out, sizeof out, "%s", bb_test_tmp_path("repro-out"));
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/amazon' '%s/toy' '%s/notdata' && for d in amazon toy; do for f in train valid test "
+             "explanations; do : > '%s/'$d/$f.csv; done; done && : > '%s/notdata/train.csv'",
+             root, root, root, root, root);
+    TEST_EQ_INT(system(cmd), 0);
+    char *argv[] = {"reproduce", "--data-root", root, "--quick", "--out", out, "--dry-run", NULL};
+    TEST_EQ_INT(bb_cli_main(7, argv), BB_EXIT_OK);
+    char path[700];
+    bb_sweep sw;
+    bb_error err;
+    snprintf(path, sizeof path, "%s/amazon/main.json", out);
+    TEST_OK(bb_sweep_load(path, &sw, &err), &err);
+    TEST_EQ_INT(sw.n_cells, 9); /* every method, one seed under --quick */
+    TEST_STR_EQ(sw.cells[0].run.domain, "book");
+    TEST_EQ_INT(sw.cells[0].lm.d_model, 64);       /* quick.json over the paper's LM file */
+    TEST_EQ_INT(sw.cells[0].lm.n_layers, 2);
+    TEST_EQ_INT(sw.cells[0].stage1.epochs, 3);     /* quick over harness/configs/beat/default.json */
+    TEST_EQ_INT(sw.cells[0].stage1.codebook_size, 512);
+    TEST_EQ_INT(sw.cells[0].run.task.max_test_rows, 150);
+    TEST_EQ_INT(sw.cells[8].rank.epochs, 10);
+    bb_sweep_free(&sw);
+    snprintf(path, sizeof path, "%s/toy/tokenization.json", out);
+    TEST_OK(bb_sweep_load(path, &sw, &err), &err);
+    TEST_EQ_INT(sw.n_cells, 8);
+    TEST_STR_EQ(sw.cells[0].run.domain, "auto");
+    TEST_STR_EQ(sw.cells[7].method, "id-prompt");
+    bb_sweep_free(&sw);
+    snprintf(path, sizeof path, "%s/toy/codebook.json", out);
+    TEST_OK(bb_sweep_load(path, &sw, &err), &err);
+    TEST_EQ_INT(sw.n_cells, 7);
+    TEST_EQ_INT(sw.cells[0].stage1.codebook_size, 16);
+    bb_sweep_free(&sw);
+    snprintf(path, sizeof path, "%s/notdata", out);
+    TEST_TRUE(!bb_path_exists(path));
+    char *none[] = {"reproduce", "--data-root", out, "--dry-run", NULL};
+    TEST_EQ_INT(bb_cli_main(4, none), BB_EXIT_DATA); /* no dataset directory there */
+}
+
 const bb_test bb_suite_sweep[] = {
+    {"reproduce_composes_sweeps", test_reproduce_composes_sweeps},
     {"shipped_configs_are_valid", test_shipped_configs_are_valid},
     {"cells_of_a_grid", test_cells_of_a_grid},
     {"variants_set_method_and_keys", test_variants_set_method_and_keys},
