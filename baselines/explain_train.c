@@ -68,6 +68,7 @@ int bb_xtrain_fit(const bb_xmodel *m, const bb_xcorpus *c, const bb_xtrain_opts 
     bb_progress prog;
     bb_progress_begin(&prog, o->name, (uint64_t)o->max_epochs, "epoch");
     for (int epoch = 1; epoch <= o->max_epochs; epoch++) {
+        const double t_epoch = bb_now();
         bb_rng shuf;
         bb_rng_seed_indexed(&shuf, o->seed, purpose_shuffle, (uint64_t)epoch);
         for (size_t k = 0; k < c->n_train; k++) perm[k] = (int32_t)k;
@@ -110,6 +111,7 @@ int bb_xtrain_fit(const bb_xmodel *m, const bb_xcorpus *c, const bb_xtrain_opts 
                 rc = bb_fail(err, "%s: valid loss %g at epoch %d; lower lr", o->name, v, epoch);
                 goto done;
             }
+            if (o->log) beat_train_log_add(o->log, st->last_train_loss, v, bb_now() - t_epoch);
             if (st->best_epoch == 0 || v < st->best_valid_nll) {
                 st->best_valid_nll = v;
                 st->best_epoch = epoch;
@@ -122,6 +124,7 @@ int bb_xtrain_fit(const bb_xmodel *m, const bb_xcorpus *c, const bb_xtrain_opts 
                                st->last_train_loss, st->last_train_nll, v, st->best_epoch);
             if (since_best >= o->patience) break;
         } else {
+            if (o->log) beat_train_log_add(o->log, st->last_train_loss, NAN, bb_now() - t_epoch);
             st->best_epoch = epoch;
             memcpy(best, ps->data, (size_t)ps->total * sizeof *best);
             bb_progress_update(&prog, (uint64_t)epoch, "train %.4f nll %.4f", st->last_train_loss,

@@ -29,6 +29,7 @@
 #include "datasets/explain_task.h"
 #include "models/base/bb_error.h"
 #include "models/base/bb_rng.h"
+#include "models/beat/beat_explain_log.h"
 #include "models/nn/nn_optim.h"
 #include "models/nn/nn_tape.h"
 
@@ -52,6 +53,7 @@ typedef struct bb_xtrain_opts {
     int batch, max_epochs, patience;
     double lr, weight_decay, clip; /* weight_decay > 0: AdamW (decoupled) */
     uint64_t seed;
+    beat_train_log *log; /* when set: one row per epoch run (train_log.csv) */
 } bb_xtrain_opts;
 
 typedef struct bb_xtrain_stats {

@@ -305,32 +305,6 @@ bb_xmodel bb_peter_xmodel(bb_peter_model *m) {
 /* ------------------------------------------------------------------------------------------ */
 /* the task entry point */
 
-/* train_log.csv (beat_explain_log.h) through the loss callback: the shared loop
- * (explain_train.c) has no per-epoch hook, but it calls the loss with a step rng for every
- * training step and without one for every validation batch, which the log's observer turns
- * into epochs. */
-typedef struct logged_xmodel {
-    bb_xmodel inner;
-    beat_train_log log;
-} logged_xmodel;
-
-static nn_tensor *logged_loss(void *self, nn_tape *tp, const bb_xbatch *b, bb_rng *step_rng,
-                              double *text_nll) {
-    logged_xmodel *l = self;
-    nn_tensor *loss = l->inner.loss(l->inner.self, tp, b, step_rng, text_nll);
-    if (step_rng)
-        beat_train_log_step(&l->log, loss->data[0]);
-    else
-        beat_train_log_valid(&l->log, *text_nll, b->n_targets);
-    return loss;
-}
-
-static void logged_generate(void *self, nn_tape *tp, const int32_t *uid, const int32_t *iid, int n,
-                            int max_len, int32_t *out, int32_t *len) {
-    logged_xmodel *l = self;
-    l->inner.generate(l->inner.self, tp, uid, iid, n, max_len, out, len);
-}
-
 int bb_peter_explain(const bb_explain_task *task, const bb_peter_config *cfg,
                      bb_explain_output *out, bb_error *err) {
     memset(out, 0, sizeof *out);
@@ -339,23 +313,21 @@ int bb_peter_explain(const bb_explain_task *task, const bb_peter_config *cfg,
     if (bb_xcorpus_build(task, cfg->max_words, cfg->max_len, &c, err) != BB_OK) return BB_ERR;
     int old_threads = bb_xtrain_set_threads(task->threads);
     bb_peter_model *m = bb_peter_create(c.n_users, c.n_items, c.vocab.size, cfg, task->seed);
-    logged_xmodel logged = {bb_peter_xmodel(m), {0}};
-    bb_xmodel xm = {&logged, m->params, logged_loss, logged_generate};
+    bb_xmodel xm = bb_peter_xmodel(m);
+    beat_train_log log = {0};
     bb_xtrain_opts o = {"peter", cfg->batch, cfg->max_epochs, cfg->patience, cfg->lr,
-                        cfg->weight_decay, cfg->clip, task->seed};
+                        cfg->weight_decay, cfg->clip, task->seed, &log};
     bb_xtrain_stats st;
-    beat_train_log_watch(&logged.log, c.n_train, cfg->batch);
     int rc = bb_xtrain_fit(&xm, &c, &o, &st, err);
-    beat_train_log_close(&logged.log);
-    if (rc == BB_OK && task->work_dir) rc = beat_train_log_write(task->work_dir, &logged.log, err);
+    if (rc == BB_OK && task->work_dir) rc = beat_train_log_write(task->work_dir, &log, err);
     if (rc == BB_OK) {
-        bb_xtrain_generate_test(&logged.inner, &c, task->split, cfg->gen_batch, out);
+        bb_xtrain_generate_test(&xm, &c, task->split, cfg->gen_batch, out);
         out->train_seconds = st.train_seconds;
         out->epochs_run = st.epochs_run;
         out->best_epoch = st.best_epoch;
         out->best_valid_loss = st.best_valid_nll;
     }
-    beat_train_log_free(&logged.log);
+    beat_train_log_free(&log);
     bb_peter_free(m);
     bb_xcorpus_free(&c);
     bb_xtrain_set_threads(old_threads);

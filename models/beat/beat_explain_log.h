@@ -14,14 +14,8 @@
  *   seconds     wall seconds of the epoch: its training steps and its validation pass
  * A method without epochs (retrieval) gets the header alone.
  *
- * Two ways to fill a log: a loop that knows its epochs calls beat_train_log_add once per
- * epoch; a loop that does not expose them (baselines/explain_train.c, shared by PETER and NRT)
- * is observed through its loss callback: beat_train_log_watch with the step count of an epoch,
- * then beat_train_log_step for every training step and beat_train_log_valid for every
- * validation batch, in call order, and beat_train_log_close at the end. Validation batches
- * belong to the epoch of the last training step, and their NLL sums and target counts are
- * pooled in the same order as the loop pools them, so the logged value is bit-identical to
- * the one the loop selects on.
+ * The training loops (beat_explain.c; baselines/explain_train.c for PETER and NRT) call
+ * beat_train_log_add once per epoch with the values they select on.
  *
  * Ownership: the log owns its rows (beat_train_log_free).
  */
@@ -40,11 +34,6 @@ typedef struct beat_epoch_row {
 typedef struct beat_train_log {
     beat_epoch_row *rows;
     int n, cap;
-    /* observer state */
-    int64_t steps_per_epoch, steps, epoch_steps;
-    double train_sum, valid_sum, t_mark, t_last;
-    int64_t valid_count;
-    int open;
 } beat_train_log;
 
 #define BEAT_TRAIN_LOG_HEADER "epoch,train_loss,valid_loss,seconds\n"
@@ -58,11 +47,5 @@ int beat_train_log_write(const char *dir, const beat_train_log *l, bb_error *err
 /* Reads a train_log.csv written above into out (rows only); errors name file, line, field
  * (wrong header, an epoch out of sequence, a value that is not a number). */
 int beat_train_log_read(const char *path, beat_train_log *out, bb_error *err);
-
-/* Observer (see the header): n_train rows in batches of `batch` make one epoch. */
-void beat_train_log_watch(beat_train_log *l, size_t n_train, int batch);
-void beat_train_log_step(beat_train_log *l, double loss);
-void beat_train_log_valid(beat_train_log *l, double nll_sum, int64_t count);
-void beat_train_log_close(beat_train_log *l);
 
 #endif
