@@ -1,6 +1,6 @@
 /* beat_dot — internal: float dot products with eight running sums, for the row kernels of
- * models/beat. Eight independent partial sums let the compiler keep them in one vector
- * register without -ffast-math (the summation order is fixed by this code, so results are
+ * models/beat. Thirty-two independent partial sums (four 8-float vectors) keep the adds
+ * pipelined without -ffast-math (the summation order is fixed by this code, so results are
  * reproducible); the final reduction runs in a fixed order too.
  *
  * And the element-wise row loops of those kernels, written with 8-float vectors
@@ -46,30 +46,45 @@ static inline void beat_add(float *restrict y, const float *restrict x, int64_t 
     for (; c < n; c++) y[c] += x[c];
 }
 
+/* Four vectors of eight running sums: independent add chains (one vector's chain would
+ * wait on the add latency every 8 floats); lanes and vectors are reduced in a fixed order. */
+static inline float beat_hsum8(bb_vec8f v) {
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
 static inline float beat_dot(const float *a, const float *b, int64_t n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    bb_vec8f s0 = bb_splat8(0.0f), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+    for (; i + 32 <= n; i += 32) {
+        s0 += bb_load8(a + i) * bb_load8(b + i);
+        s1 += bb_load8(a + i + 8) * bb_load8(b + i + 8);
+        s2 += bb_load8(a + i + 16) * bb_load8(b + i + 16);
+        s3 += bb_load8(a + i + 24) * bb_load8(b + i + 24);
+    }
+    for (; i + 8 <= n; i += 8) s0 += bb_load8(a + i) * bb_load8(b + i);
     float tail = 0.0f;
     for (; i < n; i++) tail += a[i] * b[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) +
-           tail;
+    return beat_hsum8((s0 + s1) + (s2 + s3)) + tail;
 }
 
 /* sum of (a - b)^2 */
 static inline float beat_sqdist(const float *a, const float *b, int64_t n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    bb_vec8f s0 = bb_splat8(0.0f), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) {
-            float e = a[i + k] - b[i + k];
-            acc[k] += e * e;
-        }
+    for (; i + 32 <= n; i += 32) {
+        const bb_vec8f e0 = bb_load8(a + i) - bb_load8(b + i);
+        const bb_vec8f e1 = bb_load8(a + i + 8) - bb_load8(b + i + 8);
+        const bb_vec8f e2 = bb_load8(a + i + 16) - bb_load8(b + i + 16);
+        const bb_vec8f e3 = bb_load8(a + i + 24) - bb_load8(b + i + 24);
+        s0 += e0 * e0, s1 += e1 * e1, s2 += e2 * e2, s3 += e3 * e3;
+    }
+    for (; i + 8 <= n; i += 8) {
+        const bb_vec8f e = bb_load8(a + i) - bb_load8(b + i);
+        s0 += e * e;
+    }
     float tail = 0.0f;
     for (; i < n; i++) tail += (a[i] - b[i]) * (a[i] - b[i]);
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) +
-           tail;
+    return beat_hsum8((s0 + s1) + (s2 + s3)) + tail;
 }
 
 #endif

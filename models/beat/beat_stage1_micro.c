@@ -78,12 +78,8 @@ static void softmax_inplace(float *a, int n) {
 
 /* dst (d) = sum_k w[k] rows[k] */
 static void weighted_sum(float *restrict dst, const float *const *rows, const float *w, int n, int d) {
-    for (int c = 0; c < d; c++) dst[c] = 0.0f;
-    for (int k = 0; k < n; k++) {
-        const float *restrict x = rows[k];
-        const float wk = w[k];
-        for (int c = 0; c < d; c++) dst[c] += wk * x[c];
-    }
+    memset(dst, 0, (size_t)d * sizeof *dst);
+    for (int k = 0; k < n; k++) beat_axpy(dst, w[k], rows[k], d);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -121,7 +117,7 @@ static void cross_forward_worker(void *ctx, int t, int n) {
         for (int k = 0; k < T; k++) z[k] = z_row(j, b, k);
         for (int32_t s = j->slot0[b]; s < j->slot0[b + 1]; s++) {
             float *q2 = j->Q2 + (size_t)s * d, *a = j->A2 + (size_t)s * T;
-            for (int c = 0; c < d; c++) q2[c] += j->c2[c];
+            beat_add(q2, j->c2, d);
             for (int k = 0; k < T; k++) a[k] = beat_dot(q2, z[k], d) * j->inv_sqrt_d;
             softmax_inplace(a, T);
             weighted_sum(j->CTX2 + (size_t)s * d, z, a, T, d);
@@ -143,8 +139,19 @@ static void loss_worker(void *ctx, int t, int n) {
             float *o = j->OUT + (size_t)s * d;
             const float *tgt =
                 j->r->phrases + ((size_t)j->r->phrase_row[b] * T + (size_t)j->slot_pos[s]) * d;
-            float row = 0.0f;
-            for (int c = 0; c < d; c++) {
+            bb_vec8f row8 = bb_splat8(0.0f);
+            const bb_vec8f sv = bb_splat8(j->dout_scale);
+            int c = 0;
+            for (; c + 8 <= d; c += 8) {
+                const bb_vec8f e = (bb_load8(o + c) + bb_load8(j->f + c)) - bb_load8(tgt + c);
+                row8 += e * e;
+                const bb_vec8f g = sv * e;
+                bb_store8(o + c, g);
+                bb_store8(dsum + c, bb_load8(dsum + c) + g);
+            }
+            float row = ((row8[0] + row8[4]) + (row8[1] + row8[5])) +
+                        ((row8[2] + row8[6]) + (row8[3] + row8[7]));
+            for (; c < d; c++) {
                 const float e = (o[c] + j->f[c]) - tgt[c];
                 row += e * e;
                 o[c] = j->dout_scale * e;
@@ -179,11 +186,15 @@ static void cross_backward_worker(void *ctx, int t, int n) {
             for (int k = 0; k < T; k++) ds[k] = a[k] * (ds[k] - dot) * j->inv_sqrt_d;
             float *dq = j->OUT + (size_t)s * d;
             weighted_sum(dq, z, ds, T, d);
-            for (int c = 0; c < d; c++) dsum[c] += dq[c];
+            beat_add(dsum, dq, d);
             for (int k = 0; k < T; k++) {
                 float *restrict dz = dz0 + (size_t)k * d;
                 const float ak = a[k], dk = ds[k];
-                for (int c = 0; c < d; c++) dz[c] += ak * g[c] + dk * q2[c];
+                const bb_vec8f av = bb_splat8(ak), dv = bb_splat8(dk);
+                int c = 0;
+                for (; c + 8 <= d; c += 8)
+                    bb_store8(dz + c, bb_load8(dz + c) + (av * bb_load8(g + c) + dv * bb_load8(q2 + c)));
+                for (; c < d; c++) dz[c] += ak * g[c] + dk * q2[c];
             }
         }
     }
@@ -216,12 +227,15 @@ static void self_backward_worker(void *ctx, int t, int n) {
                 }
                 for (int k = 0; k < len; k++) ds[k] = a[k] * (ds[k] - dot) * j->inv_sqrt_hs;
                 float *restrict acc = dqk + qh * d;
-                for (int k = 0; k < len; k++)
-                    for (int c = 0; c < d; c++) acc[c] += ds[k] * x[k][c];
+                for (int k = 0; k < len; k++) beat_axpy(acc, ds[k], x[k], d);
                 for (int k = 0; k < len; k++) {
                     if (!((bits >> k) & 1)) continue;
                     float *restrict dm = dmask + (size_t)k * d;
-                    for (int c = 0; c < d; c++) dm[c] += a[k] * g[c] + ds[k] * qk[c];
+                    const bb_vec8f av = bb_splat8(a[k]), dv = bb_splat8(ds[k]);
+                    int c = 0;
+                    for (; c + 8 <= d; c += 8)
+                        bb_store8(dm + c, bb_load8(dm + c) + (av * bb_load8(g + c) + dv * bb_load8(qk + c)));
+                    for (; c < d; c++) dm[c] += a[k] * g[c] + ds[k] * qk[c];
                 }
             }
     }
