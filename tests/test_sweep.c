@@ -239,7 +239,9 @@ static void test_resume_after_kill_is_byte_identical(void) {
         int killed = run_sweep_killed_at(cfg, out, points[k].jobs, points[k].crash, counter);
         if (killed != 1) bb_test_fail(__FILE__, __LINE__, "%s: the sweep was not killed", points[k].crash);
         TEST_TRUE(killed == 1);
-        TEST_TRUE(!same_tables_quiet(reference, out, 1)); /* the kill left the tables unfinished */
+        /* the kill left the tables unfinished (with 2 jobs a table write may already hold a
+         * cell that finished meanwhile, so only the serial points are sure to) */
+        if (points[k].jobs == 1) TEST_TRUE(!same_tables_quiet(reference, out, 1));
         bb_sweep_summary sum;
         TEST_OK(run_sweep(cfg, out, 1, 1, &sum, &err), &err);
         TEST_EQ_INT(sum.ran + sum.reused, 6);
