@@ -2,6 +2,14 @@
 #include "models/beat/beat_gemm.h"
 
 #include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/base/bb_error.h"
+#include "models/base/bb_io.h"
+#include "models/beat/beat_dot.h"
+
+#define BEAT_GEMM_MAX_PARTS 256
 
 typedef struct gemm_job {
     int trans_b;
@@ -31,22 +39,45 @@ void beat_gemm_rows(bb_pool *pool, int trans_b, int64_t M, int N, int K, const f
     bb_pool_run(pool, rows_worker, &j);
 }
 
-/* Column blocks are multiples of 16 floats (one AVX-512 vector) where the width allows. */
-static void cols_worker(void *ctx, int t, int parts) {
-    const gemm_job *j = ctx;
-    const long long blocks = (j->N + 15) / 16;
+/* The weight gradient C += A^T B sums over the n rows: thread t takes rows part t and
+ * writes its own product (thread 0 into C itself, the others into scratch blocks), which
+ * are then added into C in thread order. Whole-width products run ~10% faster than
+ * column slices of them (measured on yelp's shapes). */
+typedef struct at_b_job {
+    gemm_job g;
+    float *scratch; /* (threads - 1) blocks of M x N */
+    int used[BEAT_GEMM_MAX_PARTS];
+} at_b_job;
+
+static void k_split_worker(void *ctx, int t, int parts) {
+    at_b_job *j = ctx;
+    const gemm_job *g = &j->g;
     long long lo, hi;
-    bb_pool_split(blocks, t, parts, &lo, &hi);
-    lo *= 16, hi *= 16;
-    if (hi > j->N) hi = j->N;
+    bb_pool_split((long long)g->n, t, parts, &lo, &hi);
+    j->used[t] = hi > lo;
     if (hi <= lo) return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)j->M, (int)(hi - lo), (int)j->n,
-                1.0f, j->A, j->lda, j->B + lo, j->ldb, 1.0f, j->C + lo, j->ldc);
+    float *C = t == 0 ? g->C : j->scratch + (size_t)(t - 1) * (size_t)g->M * (size_t)g->N;
+    const int ldc = t == 0 ? g->ldc : g->N;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->M, g->N, (int)(hi - lo), 1.0f,
+                g->A + lo * g->lda, g->lda, g->B + lo * g->ldb, g->ldb, t == 0 ? 1.0f : 0.0f, C, ldc);
 }
 
 void beat_gemm_at_b(bb_pool *pool, int M, int N, int64_t n, const float *A, int lda,
                     const float *B, int ldb, float *C, int ldc) {
     if (n <= 0) return;
-    gemm_job j = {0, M, N, 0, A, B, lda, ldb, ldc, 1.0f, C, n};
-    bb_pool_run(pool, cols_worker, &j);
+    const int parts = bb_pool_threads(pool);
+    BB_ASSERT(parts <= BEAT_GEMM_MAX_PARTS, "beat_gemm_at_b: at most %d threads, got %d",
+              BEAT_GEMM_MAX_PARTS, parts);
+    at_b_job j;
+    memset(&j, 0, sizeof j);
+    j.g = (gemm_job){0, M, N, 0, A, B, lda, ldb, ldc, 1.0f, C, n};
+    const size_t block = (size_t)M * (size_t)N;
+    j.scratch = parts > 1 ? bb_malloc((size_t)(parts - 1) * block * sizeof(float)) : NULL;
+    bb_pool_run(pool, k_split_worker, &j);
+    for (int t = 1; t < parts; t++) {
+        if (!j.used[t]) continue;
+        const float *P = j.scratch + (size_t)(t - 1) * block;
+        for (int r = 0; r < M; r++) beat_add(C + (size_t)r * ldc, P + (size_t)r * N, N);
+    }
+    free(j.scratch);
 }

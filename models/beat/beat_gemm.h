@@ -2,8 +2,9 @@
  * single-threaded OpenBLAS sgemm on its part (OpenBLAS itself must run at one thread).
  *
  * One level of threading, and no OpenBLAS worker threads spinning while the pool's kernels
- * run. Each output element is computed by one sgemm call whose operands do not depend on
- * the split (rows of C, or columns of C), so results do not depend on the thread count.
+ * run. beat_gemm_rows computes each output element in one sgemm call whose operands do not
+ * depend on the split, so its results do not depend on the thread count; beat_gemm_at_b
+ * adds per-thread partial sums in a fixed order (fixed for a given thread count).
  */
 #ifndef BEAT_GEMM_H
 #define BEAT_GEMM_H
@@ -17,8 +18,9 @@
 void beat_gemm_rows(bb_pool *pool, int trans_b, int64_t M, int N, int K, const float *A,
                     int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
-/* Row-major C (M, N) += A^T B for A (n, M), B (n, N): columns of C (and B) split across the
- * pool — the weight gradient of a projection. */
+/* Row-major C (M, N) += A^T B for A (n, M), B (n, N) — the weight gradient of a projection:
+ * the n rows split across the pool, thread t's product added into C in thread order (so
+ * the bits depend on the thread count, and are fixed for a given one). */
 void beat_gemm_at_b(bb_pool *pool, int M, int N, int64_t n, const float *A, int lda,
                     const float *B, int ldb, float *C, int ldc);
 
