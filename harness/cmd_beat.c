@@ -44,7 +44,7 @@
 
 #include "harness/cli.h"
 #include "harness/commands.h"
-#include "harness/config.h"
+#include "models/base/bb_config.h"
 #include "harness/run_config.h"
 #include "harness/run_driver.h"
 #include "harness/run_stage1.h"

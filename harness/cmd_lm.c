@@ -8,7 +8,7 @@
  *   lm encode   --lm DIR [--layer L] [--threads N] [--json] < lines
  *   lm bench    [--config lm.json] [--threads N] [--steps N] [--json]
  *
- * Config files are validated here against a schema over lm_config (harness/config.h): an
+ * Config files are validated here against a schema over lm_config (models/base/bb_config.h): an
  * unknown key, a wrong type or a value out of range is one line naming file, line and key.
  * `lm bench --json` keys (DESIGN §10): tokens_per_s (training forward + backward + AdamW,
  * default config), gflops (6 x params x tokens/s / 1e9), params, peak_rss_mb.
@@ -21,7 +21,7 @@
 
 #include "harness/cli.h"
 #include "harness/commands.h"
-#include "harness/config.h"
+#include "models/base/bb_config.h"
 #include "models/base/bb_io.h"
 #include "models/base/bb_rng.h"
 #include "models/base/bb_time.h"

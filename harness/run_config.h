@@ -1,5 +1,5 @@
 /* run_config — the configuration of `beatbench run` and `beatbench beat explain` (DESIGN §10):
- * one flat struct whose schema (harness/config.h) is composed from the methods' own schemas
+ * one flat struct whose schema (models/base/bb_config.h) is composed from the methods' own schemas
  * under a prefix, so a JSON config can hold every method's settings at once:
  *
  *   {"method": "beat", "domain": "auto",
@@ -41,7 +41,7 @@
 #include "baselines/peter.h"
 #include "baselines/retrieval.h"
 #include "baselines/xrec_style.h"
-#include "harness/config.h"
+#include "models/base/bb_config.h"
 #include "models/base/bb_error.h"
 #include "models/beat/beat_explain.h"
 

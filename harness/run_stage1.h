@@ -6,7 +6,7 @@
 #define BB_RUN_STAGE1_H
 
 #include "models/base/bb_error.h"
-#include "harness/config.h"
+#include "models/base/bb_config.h"
 #include "models/beat/beat_stage1.h"
 #include "models/lm/lm_config.h"
 
@@ -15,7 +15,7 @@ int bb_run_stage1_config_load(const char *path, beat_config *cfg, bb_error *err)
 /* Every stage-1 key as a flat JSON object (malloc'd): what `beat tokenize` records. */
 char *bb_run_stage1_config_json(const beat_config *cfg);
 
-/* The stage-1 schema over beat_config (harness/config.h). */
+/* The stage-1 schema over beat_config (models/base/bb_config.h). */
 const bb_cfg_key *bb_run_stage1_schema(void);
 /* The LM schema over lm_config; lm_config_check still applies after loading. */
 const bb_cfg_key *bb_run_lm_schema(void);

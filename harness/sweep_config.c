@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "baselines/rank_run.h"
-#include "harness/config.h"
+#include "models/base/bb_config.h"
 #include "harness/run_stage1.h"
 #include "harness/sweep.h"
 #include "models/base/bb_hash.h"

@@ -4,7 +4,7 @@
 
 #include "harness/cli.h"
 #include "harness/commands.h"
-#include "harness/config.h"
+#include "models/base/bb_config.h"
 #include "models/base/bb_io.h"
 #include "tests/testhelp.h"
 

@@ -15,7 +15,7 @@
 #include "baselines/peter.h"
 #include "baselines/retrieval.h"
 #include "baselines/word_vocab.h"
-#include "harness/config.h"
+#include "models/base/bb_config.h"
 #include "tests/testhelp.h"
 #include "tests/util/explain_testutil.h"
 

@@ -1,7 +1,7 @@
 /* lm_config — the LM's settings: architecture, tokenizer size and pretraining schedule.
  *
  * A flat struct so the harness can validate JSON files against a schema table over it
- * (harness/config.h; models/ never includes harness/). Defaults are the issue's default
+ * (models/base/bb_config.h; models/ never includes harness/). Defaults are the issue's default
  * configuration (harness/configs/lm/default.json holds the same values).
  *
  * Pretraining schedule (lm_train.h): AdamW (Loshchilov & Hutter 2019), learning rate

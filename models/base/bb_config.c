@@ -1,5 +1,5 @@
 /* config — schema-validated JSON configs. See config.h. */
-#include "harness/config.h"
+#include "models/base/bb_config.h"
 
 #include <cJSON.h>
 #include <errno.h>

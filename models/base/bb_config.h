@@ -1,4 +1,4 @@
-/* config — JSON experiment configs loaded with cJSON and validated against a schema.
+/* bb_config — JSON experiment configs loaded with cJSON and validated against a schema.
  *
  * A schema is a table of keys describing fields of a caller's struct:
  *     typedef struct { int epochs; double lr; char model[16]; } my_cfg;
