@@ -20,6 +20,7 @@
 #include "harness/cli.h"
 #include "harness/run_internal.h"
 #include "harness/run_stage1.h"
+#include "models/base/bb_config.h"
 #include "models/base/bb_hash.h"
 #include "models/base/bb_io.h"
 #include "models/base/bb_rng.h"
@@ -216,12 +217,9 @@ static int resolve_lm(bb_run_state *st, const bb_run_config *cfg, const bb_run_o
         lm_config lc = lm_config_default();
         if (o->lm_config) {
             lc = *o->lm_config;
-        } else if (cfg->lm_config[0]) {
-            char *text = NULL;
-            if (bb_read_file(cfg->lm_config, &text, NULL, err) != BB_OK) return BB_ERR;
-            int rc = lm_config_parse_json(cfg->lm_config, text, &lc, err);
-            free(text);
-            if (rc != BB_OK) return BB_ERR;
+        } else if (cfg->lm_config[0]) { /* the schema of `lm pretrain --config`: ranges checked */
+            if (bb_config_load(cfg->lm_config, bb_run_lm_schema(), &lc, err) != BB_OK) return BB_ERR;
+            if (lm_config_check(&lc, err) != BB_OK) return bb_fail_prefix(err, "%s", cfg->lm_config);
         }
         if (beat_lm_cached(st->cache_dir, o->data_dir, st->split_path, &lc, o->seed, o->threads,
                            BB_VERSION, &st->lm_dir, &st->lm_made, err) != BB_OK)

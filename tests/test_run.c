@@ -352,6 +352,18 @@ static void test_run_errors_leave_nothing(void) {
     says = strstr(e, "bad_run.json:2: key 'explain.batch'") != NULL;
     free(e);
     TEST_TRUE(says);
+    /* an LM config out of range, named with its file and key (the `lm pretrain` schema) */
+    char lmp[1300];
+    snprintf(lmp, sizeof lmp, "%s/../bad_lm.json", data);
+    write_text(lmp, "{\"d_model\": 64,\n \"n_layers\": 0}\n");
+    snprintf(args, sizeof args, "run --data %s --method beat --out %s --set lm_config=%s", data, run, lmp);
+    TEST_EQ_INT(run_cli(args, out, errf), 1);
+    e = slurp(errf);
+    says = strstr(e, "bad_lm.json:2: key 'n_layers'") != NULL;
+    if (!says) fprintf(stderr, "    stderr: %s\n", e);
+    free(e);
+    TEST_TRUE(says);
+    TEST_TRUE(!bb_path_exists(run));
     /* an explained pair whose uid is beyond the dataset's users */
     snprintf(bad, sizeof bad, "%s", bb_test_tmp_path("run_bad_data"));
     snprintf(args, sizeof args, "cp -r %s %s && sed -i '2s/^[0-9]*,/99999,/' %s/explanations.csv", data,
