@@ -11,8 +11,8 @@ set boxwidth 0.9
 set yrange [0:*]
 set ylabel "score (mean over seeds)"
 set title plot_title
-set key top right Right noreverse
-set xtics nomirror scale 0
+set key outside right top vertical Left reverse
+set xtics nomirror scale 0 rotate by -20 left
 
 do for [fmt in bb_formats] {
     eval bb_terminal(fmt)
