@@ -286,6 +286,35 @@ static void test_orth_gradcheck(void) {
 /* ------------------------------------------------------------------------------------------
  * Behaviour vectors and reconstruction */
 
+/* beat_vq_forward_rec = beat_vq_forward then beat_rec_build, bit for bit, with and without
+ * the macro rows, frozen sg values or not, on 1 and 2 threads. */
+static void test_vq_forward_rec_equals_two_passes(void) {
+    const int n = 7, T = 3, d = 12, K = 5;
+    float *z = rand_floats((size_t)n * T * d, 51, -1, 1), *cb = rand_floats((size_t)K * d, 52, -1, 1);
+    float *add = rand_floats((size_t)n * d, 53, -1, 1), *zs = rand_floats((size_t)n * T * d, 54, -1, 1);
+    float *qs = rand_floats((size_t)n * T * d, 55, -1, 1);
+    int32_t idx[21];
+    for (int r = 0; r < n * T; r++) idx[r] = (r * 3 + 1) % K;
+    const size_t cells = (size_t)n * T * d;
+    float *st1 = malloc(cells * sizeof(float)), *st2 = malloc(cells * sizeof(float));
+    float *rec1 = malloc(cells * sizeof(float)), *rec2 = malloc(cells * sizeof(float));
+    for (int threads = 1; threads <= 2; threads++) {
+        bb_pool *pool = bb_pool_new(threads);
+        for (int variant = 0; variant < 4; variant++) {
+            const float *a = variant & 1 ? add : NULL;
+            const float *z_sg = variant & 2 ? zs : NULL, *q_sg = variant & 2 ? qs : NULL;
+            double l1 = beat_vq_forward(pool, z, cb, idx, (int64_t)n * T, d, z_sg, q_sg, st1);
+            beat_rec_build(pool, st1, a, n, T, d, rec1);
+            double l2 = beat_vq_forward_rec(pool, z, cb, idx, n, T, d, z_sg, q_sg, st2, a, rec2);
+            TEST_TRUE(l1 == l2);
+            TEST_TRUE(memcmp(st1, st2, cells * sizeof(float)) == 0);
+            TEST_TRUE(memcmp(rec1, rec2, cells * sizeof(float)) == 0);
+        }
+        bb_pool_free(pool);
+    }
+    free(z), free(cb), free(add), free(zs), free(qs), free(st1), free(st2), free(rec1), free(rec2);
+}
+
 static void test_rec_build_and_macro_gradient(void) {
     /* T = 2, d = 2: rec[e, k] = micro[e, k] + macro[e] */
     const float micro[4] = {1, 2, 3, 4}, macro[2] = {10, 20};
@@ -443,6 +472,7 @@ const bb_test bb_suite_beat_kernels[] = {
     {"l2norm_zero_row_is_finite", test_l2norm_zero_row_is_finite},
     {"orth_hand_worked", test_orth_hand_worked},
     {"orth_gradcheck", test_orth_gradcheck},
+    {"vq_forward_rec_equals_two_passes", test_vq_forward_rec_equals_two_passes},
     {"rec_build_and_macro_gradient", test_rec_build_and_macro_gradient},
     {"pair_index_order", test_pair_index_order},
     {"recon_hand_worked", test_recon_hand_worked},

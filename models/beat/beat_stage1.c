@@ -266,9 +266,12 @@ void beat_frozen_free(beat_frozen *fz) {
 /* ------------------------------------------------------------------------------------------
  * Forward of one side's rows */
 
-/* Quantises rows z (n, d) of kind k: codes, straight-through tokens st, loss value. */
+/* Quantises rows z (n, d) of kind k: codes, straight-through tokens st, loss value. With
+ * rec set and a codebook, the behaviour vectors rec = st + add[row / T] (add NULL: st) are
+ * written in the same pass (beat_vq_forward_rec). */
 static double quantise(beat_model *m, int s, int k, float *z, int64_t n, int32_t *idx,
-                       float *st, beat_frozen *fz, int searched) {
+                       float *st, beat_frozen *fz, int searched, int T, const float *add,
+                       float *rec) {
     const nn_tensor *cb = m->side[s].codebook[k];
     const size_t cells = (size_t)n * (size_t)m->d;
     if (!cb) { /* continuous: the normalised projection is the token */
@@ -295,6 +298,10 @@ static double quantise(beat_model *m, int s, int k, float *z, int64_t n, int32_t
             memcpy(fz->q[s][k] + (size_t)r * m->d, cb->data + (size_t)idx[r] * m->d,
                    (size_t)m->d * sizeof(float));
     }
+    if (rec)
+        return beat_vq_forward_rec(m->pool, z, cb->data, idx, n / T, T, m->d,
+                                   replay ? fz->z[s][k] : NULL, replay ? fz->q[s][k] : NULL, st,
+                                   add, rec);
     return beat_vq_forward(m->pool, z, cb->data, idx, n, m->d, replay ? fz->z[s][k] : NULL,
                            replay ? fz->q[s][k] : NULL, st);
 }
@@ -317,7 +324,8 @@ void beat_side_forward(beat_model *m, int s, beat_frozen *fz) {
         beat_gemm_rows(m->pool, 0, n, d, D, b->x, D, sd->map[BEAT_MACRO]->data, d, 0.0f,
                        b->zmac, d);
         beat_l2norm_forward(m->pool, b->zmac, n, d, b->nmac);
-        b->vq[BEAT_MACRO] = quantise(m, s, BEAT_MACRO, b->zmac, n, b->imac, b->stmac, fz, 0);
+        b->vq[BEAT_MACRO] =
+            quantise(m, s, BEAT_MACRO, b->zmac, n, b->imac, b->stmac, fz, 0, 1, NULL, NULL);
     }
     if (sd->map[BEAT_MICRO]) {
         const float *wmic = sd->map[BEAT_MICRO]->data;
@@ -338,12 +346,14 @@ void beat_side_forward(beat_model *m, int s, beat_frozen *fz) {
                                     w->fold + (size_t)k * m->K * t, m->K, w->search, w->inv + k,
                                     T, b->imic + k, T, w->search + m->K);
         }
-        b->vq[BEAT_MICRO] =
-            quantise(m, s, BEAT_MICRO, b->zmic, n * T, b->imic, b->stmic, fz, fold);
+        b->vq[BEAT_MICRO] = /* with a codebook, the behaviour vectors too */
+            quantise(m, s, BEAT_MICRO, b->zmic, n * T, b->imic, b->stmic, fz, fold, T,
+                     sd->map[BEAT_MACRO] ? b->stmac : NULL, b->rec);
         if (!m->cfg.no_orth) b->orth = beat_orth_forward(m->pool, b->x, D, n, T, t);
     }
-    beat_rec_build(m->pool, sd->map[BEAT_MICRO] ? b->stmic : NULL,
-                   sd->map[BEAT_MACRO] ? b->stmac : NULL, n, T, d, b->rec);
+    if (!sd->codebook[BEAT_MICRO])
+        beat_rec_build(m->pool, sd->map[BEAT_MICRO] ? b->stmic : NULL,
+                       sd->map[BEAT_MACRO] ? b->stmac : NULL, n, T, d, b->rec);
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -139,12 +139,18 @@ typedef struct vq_job {
     float *partial; /* backward: per part (K, d) codebook-term sums */
     const float *norms; /* backward: fused normalisation backward when set */
     double part[MAX_PARTS][2]; /* per part: sum (z_sg - q)^2, sum (z - q_sg)^2 */
+    const float *add;   /* forward: rec = st + add (per T rows) when rec is set */
+    float *rec;
+    int T;
 } vq_job;
 
-void beat_vq_forward_rows(const float *z, const float *cb, const int32_t *idx, int64_t n, int d,
-                          const float *z_sg, const float *q_sg, float *st, double sums[2]) {
+/* Rows [lo, hi) of the forward; with rec set, also rec row r = st row r + add row r / T
+ * (add NULL: a copy), written while the st row is in L1. */
+static void forward_rows(const float *z, const float *cb, const int32_t *idx, int64_t lo,
+                         int64_t hi, int d, const float *z_sg, const float *q_sg, float *st,
+                         double sums[2], const float *add, int T, float *rec) {
     double cb_sum = 0.0, commit_sum = 0.0;
-    for (int64_t r = 0; r < n; r++) {
+    for (int64_t r = lo; r < hi; r++) {
         const float *zr = z + r * d, *q = cb + (size_t)idx[r] * d;
         const float *z0 = z_sg ? z_sg + r * d : zr;
         const float *q0 = q_sg ? q_sg + r * d : q;
@@ -155,21 +161,32 @@ void beat_vq_forward_rows(const float *z, const float *cb, const int32_t *idx, i
         for (; c + 8 <= d; c += 8)
             bb_store8(str + c, bb_load8(zr + c) + (bb_load8(q0 + c) - bb_load8(z0 + c)));
         for (; c < d; c++) str[c] = zr[c] + (q0[c] - z0[c]);
+        if (!rec) continue;
+        float *rr = rec + r * d;
+        if (!add) {
+            memcpy(rr, str, (size_t)d * sizeof *rr);
+            continue;
+        }
+        const float *a = add + (r / T) * d;
+        for (c = 0; c + 8 <= d; c += 8) bb_store8(rr + c, bb_load8(str + c) + bb_load8(a + c));
+        for (; c < d; c++) rr[c] = str[c] + a[c];
     }
     sums[0] += cb_sum;
     sums[1] += commit_sum;
+}
+
+void beat_vq_forward_rows(const float *z, const float *cb, const int32_t *idx, int64_t n, int d,
+                          const float *z_sg, const float *q_sg, float *st, double sums[2]) {
+    forward_rows(z, cb, idx, 0, n, d, z_sg, q_sg, st, sums, NULL, 1, NULL);
 }
 
 static void vq_forward_worker(void *ctx, int t, int n_parts) {
     vq_job *j = ctx;
     int64_t lo, hi;
     split_rows(j->n, t, n_parts, &lo, &hi);
-    const int d = j->d;
     double sums[2] = {0.0, 0.0};
-    if (hi > lo)
-        beat_vq_forward_rows(j->z + lo * d, j->cb, j->idx + lo, hi - lo, d,
-                             j->z_sg ? j->z_sg + lo * d : NULL, j->q_sg ? j->q_sg + lo * d : NULL,
-                             j->st + lo * d, sums);
+    forward_rows(j->z, j->cb, j->idx, lo, hi, j->d, j->z_sg, j->q_sg, j->st, sums, j->add, j->T,
+                 j->rec);
     j->part[t][0] = sums[0];
     j->part[t][1] = sums[1];
 }
@@ -180,21 +197,38 @@ static int pool_parts(bb_pool *pool) {
     return n;
 }
 
-double beat_vq_forward(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
-                       int64_t n, int d, const float *z_sg, const float *q_sg, float *st) {
-    if (n <= 0) return 0.0;
-    vq_job *j = bb_calloc(1, sizeof *j);
-    j->z = z, j->cb = cb, j->z_sg = z_sg, j->q_sg = q_sg, j->idx = idx, j->n = n, j->d = d;
-    j->st = st;
+static double forward_run(vq_job *j, bb_pool *pool) {
     bb_pool_run(pool, vq_forward_worker, j);
     double cb_sum = 0.0, commit_sum = 0.0;
     for (int t = 0; t < pool_parts(pool); t++) {
         cb_sum += j->part[t][0];
         commit_sum += j->part[t][1];
     }
-    free(j);
-    double count = (double)n * (double)d;
+    const double count = (double)j->n * (double)j->d;
     return cb_sum / count + 0.5 * commit_sum / count;
+}
+
+double beat_vq_forward(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
+                       int64_t n, int d, const float *z_sg, const float *q_sg, float *st) {
+    if (n <= 0) return 0.0;
+    vq_job *j = bb_calloc(1, sizeof *j);
+    j->z = z, j->cb = cb, j->z_sg = z_sg, j->q_sg = q_sg, j->idx = idx, j->n = n, j->d = d;
+    j->st = st, j->T = 1;
+    double loss = forward_run(j, pool);
+    free(j);
+    return loss;
+}
+
+double beat_vq_forward_rec(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
+                           int64_t n, int T, int d, const float *z_sg, const float *q_sg,
+                           float *st, const float *add, float *rec) {
+    if (n <= 0) return 0.0;
+    vq_job *j = bb_calloc(1, sizeof *j);
+    j->z = z, j->cb = cb, j->z_sg = z_sg, j->q_sg = q_sg, j->idx = idx, j->n = n * T, j->d = d;
+    j->st = st, j->add = add, j->rec = rec, j->T = T;
+    double loss = forward_run(j, pool);
+    free(j);
+    return loss;
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -81,6 +81,13 @@ void beat_l2norm_rows(float *x, int64_t n, int d, float *norms);
 double beat_vq_forward(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
                        int64_t n, int d, const float *z_sg, const float *q_sg, float *st);
 
+/* beat_vq_forward over n entities' T rows each (z, st (n T, d)), which also writes the
+ * behaviour vectors rec (n T, d) = st + add[entity] (add (n, d), or NULL for rec = st) in the
+ * same pass: beat_vq_forward then beat_rec_build (beat_recon.h), bit for bit. */
+double beat_vq_forward_rec(bb_pool *pool, const float *z, const float *cb, const int32_t *idx,
+                           int64_t n, int T, int d, const float *z_sg, const float *q_sg,
+                           float *st, const float *add, float *rec);
+
 /* dz_inout: dst on entry, dz on return. dcb (K, d) is added to. scratch holds
  * beat_vq_backward_scratch(K, d, threads) floats (per-thread sums of the codebook term,
  * added in thread order), or is NULL. With norms (the denominators of z = x / |x|) not
