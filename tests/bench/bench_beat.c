@@ -33,12 +33,12 @@ static double child_cpu_seconds(void) {
            (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
-static void note_load(void) {
+static void note_load(const char *when) {
     char *text = NULL;
     bb_error err;
     if (bb_read_file("/proc/loadavg", &text, NULL, &err) != BB_OK) return;
     double one = atof(text);
-    bb_bench_note("load average (1 min) before the run: %.2f", one);
+    bb_bench_note("load average (1 min) %s the run: %.2f", when, one);
     free(text);
 }
 
@@ -60,7 +60,7 @@ static int bench_stage1_epoch_yelp(void) {
              "BB_QUIET=1 %s beat tokenize --data %s --out %s --text-encoder hash --text-dim 256 "
              "--epochs 1 --threads %d --json 2> %s",
              bin, data, run, threads, errpath);
-    note_load();
+    note_load("before");
     const double cpu0 = child_cpu_seconds();
     FILE *p = popen(cmd, "r");
     if (!p) return 1;
@@ -73,6 +73,7 @@ static int bench_stage1_epoch_yelp(void) {
     fclose(mem);
     int st = pclose(p);
     const double cpu = child_cpu_seconds() - cpu0;
+    note_load("after"); /* the run itself adds up to 2 */
     cJSON *js = st == 0 ? cJSON_Parse(buf) : NULL;
     free(buf);
     if (!js) {
