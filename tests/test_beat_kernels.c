@@ -351,7 +351,7 @@ static void test_recon_hand_worked(void) {
     const float ru[1] = {1}, ri[3] = {0, 1, 3}, label[3] = {1, 0, 1};
     const int32_t pu[3] = {0, 0, 0}, pi[3] = {0, 1, 2};
     float scores[3];
-    beat_recon_state st = beat_recon_forward(NULL, ru, ri, 1, pu, pi, label, 3, scores);
+    beat_recon_state st = beat_recon_forward(NULL, ru, ri, 1, pu, pi, label, 3, scores, NULL);
     TEST_NEAR(st.loss, sqrt(10.0 / 27.0), 1e-7);
     TEST_EQ_INT(st.argmin, 0);
     TEST_EQ_INT(st.argmax, 2);
@@ -376,19 +376,25 @@ typedef struct recon_case {
     float *label;
     bb_pool *pool;
     int macro_mismatch; /* calls whose fused macro sums differ from beat_rec_backward_macro */
+    int score_mismatch; /* calls whose user-by-user scores differ from the pair-order ones */
 } recon_case;
 
 static double recon_run(beat_manual_case *c, int want_grad) {
     recon_case *r = c->user;
     float *scores = malloc(r->P * sizeof *scores), *g = malloc(r->P * sizeof *g);
     const float *ru = c->params[0]->data, *ri = c->params[1]->data;
-    beat_recon_state st = beat_recon_forward(r->pool, ru, ri, r->W, r->pu, r->pi, r->label, r->P, scores);
+    int64_t *offu = malloc((r->nu + 1) * sizeof *offu), *offi = malloc((r->ni + 1) * sizeof *offi);
+    int32_t *pau = malloc(r->P * sizeof *pau), *pai = malloc(r->P * sizeof *pai);
+    beat_pair_index bu = {r->nu, offu, pau}, bi = {r->ni, offi, pai};
+    beat_pair_index_build(&bu, r->pu, r->P);
+    beat_pair_index_build(&bi, r->pi, r->P);
+    beat_recon_state st = beat_recon_forward(r->pool, ru, ri, r->W, r->pu, r->pi, r->label, r->P, scores, NULL);
+    /* user by user: the same scores, bit for bit */
+    float *by_user = malloc(r->P * sizeof *by_user);
+    beat_recon_forward(r->pool, ru, ri, r->W, r->pu, r->pi, r->label, r->P, by_user, &bu);
+    r->score_mismatch += memcmp(scores, by_user, r->P * sizeof *by_user) != 0;
+    free(by_user);
     if (want_grad) {
-        int64_t *offu = malloc((r->nu + 1) * sizeof *offu), *offi = malloc((r->ni + 1) * sizeof *offi);
-        int32_t *pau = malloc(r->P * sizeof *pau), *pai = malloc(r->P * sizeof *pai);
-        beat_pair_index bu = {r->nu, offu, pau}, bi = {r->ni, offi, pai};
-        beat_pair_index_build(&bu, r->pu, r->P);
-        beat_pair_index_build(&bi, r->pi, r->P);
         /* rows of W = 3 tokens of 2: the fused macro sums equal beat_rec_backward_macro's */
         float *dmu = malloc((size_t)r->nu * 2 * sizeof *dmu), *dmi = malloc((size_t)r->ni * 2 * sizeof *dmi);
         float *wmu = malloc((size_t)r->nu * 2 * sizeof *wmu), *wmi = malloc((size_t)r->ni * 2 * sizeof *wmi);
@@ -399,14 +405,14 @@ static double recon_run(beat_manual_case *c, int want_grad) {
         r->macro_mismatch += memcmp(dmu, wmu, (size_t)r->nu * 2 * sizeof *dmu) != 0;
         r->macro_mismatch += memcmp(dmi, wmi, (size_t)r->ni * 2 * sizeof *dmi) != 0;
         free(dmu), free(dmi), free(wmu), free(wmi);
-        free(offu), free(offi), free(pau), free(pai);
     }
+    free(offu), free(offi), free(pau), free(pai);
     free(scores), free(g);
     return 0.7 * st.loss;
 }
 
 static void test_recon_gradcheck(void) {
-    recon_case r = {4, 5, 6, 12, NULL, NULL, NULL, bb_pool_new(2), 0};
+    recon_case r = {4, 5, 6, 12, NULL, NULL, NULL, bb_pool_new(2), 0, 0};
     r.pu = malloc(r.P * sizeof *r.pu), r.pi = malloc(r.P * sizeof *r.pi);
     r.label = malloc(r.P * sizeof *r.label);
     for (int p = 0; p < r.P; p++) r.pu[p] = p % r.nu, r.pi[p] = (p * 7 + 1) % r.ni, r.label[p] = p < 6;
@@ -423,6 +429,7 @@ static void test_recon_gradcheck(void) {
     nn_tensor_free(ru), nn_tensor_free(ri), free(a), free(b), free(r.pu), free(r.pi), free(r.label);
     bb_pool_free(r.pool);
     TEST_EQ_INT(r.macro_mismatch, 0);
+    TEST_EQ_INT(r.score_mismatch, 0);
     if (!ok) bb_test_fail(__FILE__, __LINE__, "recon gradcheck: %s", msg);
 }
 

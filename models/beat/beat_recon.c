@@ -233,19 +233,36 @@ typedef struct score_job {
 static void score_worker(void *ctx, int tid, int n_parts) {
     score_job *j = ctx;
     int64_t lo, hi;
-    split_rows(j->P, tid, n_parts, &lo, &hi);
-    for (int64_t p = lo; p < hi; p++) {
-        const float *a = j->rec_u + (size_t)j->pu[p] * j->W, *b = j->rec_i + (size_t)j->pi[p] * j->W;
-        j->scores[p] = beat_dot(a, b, j->W);
+    if (!j->ix) {
+        split_rows(j->P, tid, n_parts, &lo, &hi);
+        for (int64_t p = lo; p < hi; p++) {
+            const float *a = j->rec_u + (size_t)j->pu[p] * j->W, *b = j->rec_i + (size_t)j->pi[p] * j->W;
+            j->scores[p] = beat_dot(a, b, j->W);
+        }
+        return;
+    }
+    /* user by user: a user's row is read from memory once for all its pairs */
+    split_rows(j->ix->n, tid, n_parts, &lo, &hi);
+    const int64_t last = j->ix->off[hi];
+    for (int64_t e = lo; e < hi; e++) {
+        const float *a = j->rec_u + (size_t)e * j->W;
+        for (int64_t k = j->ix->off[e]; k < j->ix->off[e + 1]; k++) {
+            const int32_t p = j->ix->pairs[k];
+            if (k + 1 < last) /* the next item row is elsewhere in memory */
+                for (int c = 0; c < 8; c++)
+                    __builtin_prefetch(j->rec_i + (size_t)j->pi[j->ix->pairs[k + 1]] * j->W + 16 * c);
+            j->scores[p] = beat_dot(a, j->rec_i + (size_t)j->pi[p] * j->W, j->W);
+        }
     }
 }
 
 beat_recon_state beat_recon_forward(bb_pool *pool, const float *rec_u, const float *rec_i,
                                     int64_t W, const int32_t *pu, const int32_t *pi,
-                                    const float *label, int64_t P, float *scores) {
+                                    const float *label, int64_t P, float *scores,
+                                    const beat_pair_index *by_user) {
     beat_recon_state st = {0.0, 0.0, 0.0, 0, 0};
     if (P <= 0) return st;
-    score_job j = {rec_u, rec_i, W, pu, pi, P, scores, NULL, NULL, NULL, NULL, NULL, 1, NULL};
+    score_job j = {rec_u, rec_i, W, pu, pi, P, scores, NULL, by_user, NULL, NULL, NULL, 1, NULL};
     bb_pool_run(pool, score_worker, &j);
     st.smin = st.smax = scores[0];
     for (int64_t p = 1; p < P; p++) {

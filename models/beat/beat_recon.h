@@ -73,10 +73,13 @@ typedef struct beat_recon_state {
     int64_t argmin, argmax;
 } beat_recon_state;
 
-/* scores (P) receives s_p; rows of rec_u / rec_i are W = T d wide. */
+/* scores (P) receives s_p; rows of rec_u / rec_i are W = T d wide. by_user (may be NULL)
+ * indexes the pairs by user: the products then run user by user (each user row read once;
+ * the same bits). */
 beat_recon_state beat_recon_forward(bb_pool *pool, const float *rec_u, const float *rec_i,
                                     int64_t W, const int32_t *pu, const int32_t *pi,
-                                    const float *label, int64_t P, float *scores);
+                                    const float *label, int64_t P, float *scores,
+                                    const beat_pair_index *by_user);
 /* drec_u / drec_i = w * dL_rec/drec, overwriting every row of the two indexes (rows without
  * pairs become zero). gscratch: P floats. With dmacro_u / dmacro_i not NULL, each also
  * receives beat_rec_backward_macro of its drec (rows W = T d wide), bit for bit, in the same

@@ -476,7 +476,7 @@ static beat_losses step(beat_model *m, const beat_batch *bt, beat_frozen *fz, in
     L.vq = bu->vq[0] + bu->vq[1] + bi->vq[0] + bi->vq[1];
     L.orth = bu->orth + bi->orth;
     beat_recon_state rs = beat_recon_forward(m->pool, bu->rec, bi->rec, W, w->lu, w->li,
-                                             bt->label, P, w->scores);
+                                             bt->label, P, w->scores, &bu->pix);
     L.rec = rs.loss;
 
     /* backward: everything but the ego block is zeroed; its gradient is written whole (or
