@@ -157,8 +157,9 @@ static void forward_rows(const float *z, const float *cb, const int32_t *idx, in
         const float *z0 = z_sg ? z_sg + r * d : zr;
         const float *q0 = q_sg ? q_sg + r * d : q;
         float *str = st + r * d;
-        cb_sum += beat_sqdist(z0, q, d);
-        commit_sum += beat_sqdist(zr, q0, d);
+        const float cb_term = beat_sqdist(z0, q, d);
+        cb_sum += cb_term; /* without frozen values both terms are ||z - q||^2 */
+        commit_sum += z_sg || q_sg ? beat_sqdist(zr, q0, d) : cb_term;
         int c = 0;
         for (; c + 8 <= d; c += 8)
             bb_store8(str + c, bb_load8(zr + c) + (bb_load8(q0 + c) - bb_load8(z0 + c)));
