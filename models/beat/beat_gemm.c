@@ -19,36 +19,57 @@ typedef struct gemm_job {
     int lda, ldb, ldc;
     float beta;
     float *C;
-    int64_t n; /* at_b: rows of A and B */
+    int64_t n;         /* at_b: rows of A and B */
+    beat_blocks *rows; /* rows: the blocks of M */
 } gemm_job;
+
+void beat_blocks_init(beat_blocks *b, long long total, int threads, long long min_block) {
+    long long block = total / (8LL * (threads < 1 ? 1 : threads));
+    if (block < min_block) block = min_block;
+    if (block < 1) block = 1;
+    b->block = (block + 15) / 16 * 16;
+    b->total = total;
+    atomic_init(&b->next, 0);
+}
+
+int beat_blocks_next(beat_blocks *b, long long *lo, long long *hi) {
+    const long long k = atomic_fetch_add(&b->next, 1);
+    if (k * b->block >= b->total) return 0;
+    *lo = k * b->block;
+    *hi = *lo + b->block < b->total ? *lo + b->block : b->total;
+    return 1;
+}
 
 /* beta = 0 runs as a memset of the part's rows and beta = 1: OpenBLAS's own zeroing pass
  * (sgemm_beta) is slower than memset, by ~15% of a whole K = 64 product on yelp's shapes;
  * C = 0 + A op(B) either way, the same bits. */
 static void rows_worker(void *ctx, int t, int parts) {
     const gemm_job *j = ctx;
+    (void)t, (void)parts;
     long long lo, hi;
-    bb_pool_split((long long)j->M, t, parts, &lo, &hi);
-    if (hi <= lo) return;
-    float *C = j->C + lo * j->ldc;
-    float beta = j->beta;
-    if (beta == 0.0f) {
-        if (j->ldc == j->N)
-            memset(C, 0, (size_t)(hi - lo) * (size_t)j->N * sizeof *C);
-        else
-            for (long long r = 0; r < hi - lo; r++)
-                memset(C + r * j->ldc, 0, (size_t)j->N * sizeof *C);
-        beta = 1.0f;
+    while (beat_blocks_next(j->rows, &lo, &hi)) {
+        float *C = j->C + lo * j->ldc;
+        float beta = j->beta;
+        if (beta == 0.0f) {
+            if (j->ldc == j->N)
+                memset(C, 0, (size_t)(hi - lo) * (size_t)j->N * sizeof *C);
+            else
+                for (long long r = 0; r < hi - lo; r++)
+                    memset(C + r * j->ldc, 0, (size_t)j->N * sizeof *C);
+            beta = 1.0f;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, j->trans_b ? CblasTrans : CblasNoTrans,
+                    (int)(hi - lo), j->N, j->K, 1.0f, j->A + lo * j->lda, j->lda, j->B, j->ldb,
+                    beta, C, j->ldc);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, j->trans_b ? CblasTrans : CblasNoTrans,
-                (int)(hi - lo), j->N, j->K, 1.0f, j->A + lo * j->lda, j->lda, j->B, j->ldb,
-                beta, C, j->ldc);
 }
 
 void beat_gemm_rows(bb_pool *pool, int trans_b, int64_t M, int N, int K, const float *A,
                     int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0) return;
-    gemm_job j = {trans_b, M, N, K, A, B, lda, ldb, ldc, beta, C, 0};
+    beat_blocks blocks;
+    beat_blocks_init(&blocks, (long long)M, bb_pool_threads(pool), 64);
+    gemm_job j = {trans_b, M, N, K, A, B, lda, ldb, ldc, beta, C, 0, &blocks};
     bb_pool_run(pool, rows_worker, &j);
 }
 
@@ -83,7 +104,7 @@ void beat_gemm_at_b(bb_pool *pool, int M, int N, int64_t n, const float *A, int 
               BEAT_GEMM_MAX_PARTS, parts);
     at_b_job j;
     memset(&j, 0, sizeof j);
-    j.g = (gemm_job){0, M, N, 0, A, B, lda, ldb, ldc, 1.0f, C, n};
+    j.g = (gemm_job){0, M, N, 0, A, B, lda, ldb, ldc, 1.0f, C, n, NULL};
     const size_t block = (size_t)M * (size_t)N;
     j.scratch = parts > 1 ? bb_malloc((size_t)(parts - 1) * block * sizeof(float)) : NULL;
     bb_pool_run(pool, k_split_worker, &j);

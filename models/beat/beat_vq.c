@@ -10,6 +10,7 @@
 #include "models/base/bb_error.h"
 #include "models/base/bb_io.h"
 #include "models/beat/beat_dot.h"
+#include "models/beat/beat_gemm.h"
 
 #define SEARCH_CHUNK_ROWS 256 /* rows per sgemm: the codebook is packed once per chunk */
 #define MAX_PARTS 256
@@ -67,6 +68,7 @@ typedef struct search_job {
     int64_t scale_stride, idx_stride;
     int32_t *idx;
     float *scratch; /* per part: SEARCH_CHUNK_ROWS x K scores */
+    beat_blocks *blocks;
 } search_job;
 
 void beat_vq_search_block(const float *A, int64_t n, int kdim, int lda, const float *B, int K,
@@ -89,13 +91,13 @@ size_t beat_vq_search_block_scratch(int K) { return (size_t)SEARCH_CHUNK_ROWS * 
 
 static void search_worker(void *ctx, int t, int n_parts) {
     const search_job *j = ctx;
-    int64_t lo, hi;
-    split_rows(j->n, t, n_parts, &lo, &hi);
-    if (hi <= lo) return;
-    beat_vq_search_block(j->A + lo * j->lda, hi - lo, j->kdim, j->lda, j->B, j->K, j->cnorm,
-                         j->scale ? j->scale + lo * j->scale_stride : NULL, j->scale_stride,
-                         j->idx + lo * j->idx_stride, j->idx_stride,
-                         j->scratch + (size_t)t * SEARCH_CHUNK_ROWS * (size_t)j->K);
+    (void)n_parts;
+    long long lo, hi;
+    while (beat_blocks_next(j->blocks, &lo, &hi)) /* a row's code depends on the row only */
+        beat_vq_search_block(j->A + lo * j->lda, hi - lo, j->kdim, j->lda, j->B, j->K, j->cnorm,
+                             j->scale ? j->scale + lo * j->scale_stride : NULL, j->scale_stride,
+                             j->idx + lo * j->idx_stride, j->idx_stride,
+                             j->scratch + (size_t)t * SEARCH_CHUNK_ROWS * (size_t)j->K);
 }
 
 void beat_vq_code_norms(const float *cb, int K, int d, float *cnorm) {
@@ -112,7 +114,10 @@ void beat_vq_search_rows(bb_pool *pool, const float *A, int64_t n, int kdim, int
                          float *scratch) {
     BB_ASSERT(K >= 1 && kdim >= 1, "beat_vq_search: K %d and width %d must be positive", K, kdim);
     if (n <= 0) return;
-    search_job j = {A, B, n, kdim, lda, K, cnorm, scale, scale_stride, idx_stride, idx, scratch};
+    beat_blocks blocks;
+    beat_blocks_init(&blocks, (long long)n, bb_pool_threads(pool), SEARCH_CHUNK_ROWS);
+    search_job j = {A, B, n, kdim, lda, K, cnorm, scale, scale_stride, idx_stride, idx, scratch,
+                    &blocks};
     bb_pool_run(pool, search_worker, &j);
 }
 

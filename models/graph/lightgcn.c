@@ -1,6 +1,7 @@
 /* lightgcn — fused LightGCN propagation kernels and the autograd op. See lightgcn.h. */
 #include "models/graph/lightgcn.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,6 @@ void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, bb_pool
     p->row_start = bb_malloc(((size_t)p->n_threads + 1) * sizeof *p->row_start);
     p->sink_buf = bb_malloc((size_t)p->n_threads * (size_t)d * sizeof *p->sink_buf);
     p->row_flag = bb_malloc((size_t)g->n_nodes + 1);
-    p->list_start = bb_malloc(((size_t)p->n_threads + 1) * sizeof *p->list_start);
     for (int32_t r = 0; r < g->n_nodes; r++)
         if (g->degree[r] > p->max_degree) p->max_degree = g->degree[r];
     p->hit_buf = bb_malloc((size_t)p->n_threads * ((size_t)p->max_degree + 1) * sizeof *p->hit_buf);
@@ -50,7 +50,6 @@ void lgcn_plan_free(lgcn_plan *p) {
     free(p->hit_buf);
     free(p->sink_buf);
     free(p->row_flag);
-    free(p->list_start);
     memset(p, 0, sizeof *p);
 }
 
@@ -71,7 +70,30 @@ typedef struct {
     lgcn_row_sink sink;  /* last layer: hand each row to sink instead of storing it */
     void *sink_ctx;
     const uint8_t *x_rows; /* NULL, or x is known to be zero where x_rows[r] == 0 */
+    atomic_llong next;     /* the next block of rows (or of the list) to take */
+    long long total, block;
 } layer_job;
+
+/* Rows go to the threads in fixed blocks, taken as threads come free: each row is computed
+ * the same way whichever thread takes it, so results do not depend on timing, and a thread
+ * that starts late (woken from sleep) or runs slower (a shared machine) no longer holds up
+ * the others as a fixed split would. About 16 blocks per thread. */
+static void blocks_init(atomic_llong *next, long long *total, long long *block, long long n,
+                        int threads) {
+    long long b = n / (16LL * (threads < 1 ? 1 : threads));
+    *block = b < 64 ? 64 : b;
+    *total = n;
+    atomic_init(next, 0);
+}
+
+static int blocks_next(atomic_llong *next, long long total, long long block, long long *lo,
+                       long long *hi) {
+    const long long k = atomic_fetch_add(next, 1);
+    if (k * block >= total) return 0;
+    *lo = k * block;
+    *hi = *lo + block < total ? *lo + block : total;
+    return 1;
+}
 
 /* dst: where the last layer's values go (out + base, or the sink's row buffer). */
 static void row_epilogue_scalar(const layer_job *j, size_t base, int width, const float *acc,
@@ -204,24 +226,22 @@ static void row_generic(const layer_job *j, int32_t r, float *sink_row) {
     if (j->last && j->sink) j->sink(j->sink_ctx, r, sink_row);
 }
 
-/* Rows of part t of n: a range of all rows, or of a list, split by nnz (list_start). */
+/* Blocks of all rows, or of a list. */
 static void layer_worker(void *ctx, int t, int n) {
-    const layer_job *j = ctx;
+    layer_job *j = ctx;
     BB_ASSERT(n == j->p->n_threads, "lgcn: pool size changed since lgcn_plan_init");
-    int32_t lo, hi;
-    if (!j->rows) {
-        lo = j->p->row_start[t], hi = j->p->row_start[t + 1];
-    } else {
-        lo = j->p->list_start[t], hi = j->p->list_start[t + 1];
-    }
-    if (j->p->d == 64) { /* direct calls, so the row kernel inlines into these loops */
-        if (!j->rows)
-            for (int32_t r = lo; r < hi; r++) row_d64(j, r);
-        else
-            for (int32_t i = lo; i < hi; i++) row_d64(j, j->rows[i]);
-    } else {
-        float *sink_row = j->p->sink_buf + (size_t)t * (size_t)j->p->d;
-        for (int32_t i = lo; i < hi; i++) row_generic(j, j->rows ? j->rows[i] : i, sink_row);
+    long long lo, hi;
+    while (blocks_next(&j->next, j->total, j->block, &lo, &hi)) {
+        if (j->p->d == 64) { /* direct calls, so the row kernel inlines into these loops */
+            if (!j->rows)
+                for (int32_t r = (int32_t)lo; r < (int32_t)hi; r++) row_d64(j, r);
+            else
+                for (int32_t i = (int32_t)lo; i < (int32_t)hi; i++) row_d64(j, j->rows[i]);
+        } else {
+            float *sink_row = j->p->sink_buf + (size_t)t * (size_t)j->p->d;
+            for (int32_t i = (int32_t)lo; i < (int32_t)hi; i++)
+                row_generic(j, j->rows ? j->rows[i] : i, sink_row);
+        }
     }
 }
 
@@ -249,31 +269,15 @@ static void copy_worker(void *ctx, int t, int n) {
 }
 
 /* Layers first..L; layer 1 reads x. The last layer visits `rows` (NULL = all). */
-/* Splits a row list into n_threads parts of about equal nnz (a batch's rows mix users and
- * popular items, whose degrees differ several-fold): fixed by the list alone. */
-static void split_list(lgcn_plan *p, const int32_t *rows, int32_t n_rows) {
-    const int64_t *indptr = p->g->indptr;
-    int64_t total = 0;
-    for (int32_t i = 0; i < n_rows; i++) total += indptr[rows[i] + 1] - indptr[rows[i]] + 1;
-    int t = 1;
-    int64_t seen = 0;
-    p->list_start[0] = 0;
-    for (int32_t i = 0; i < n_rows && t < p->n_threads; i++) {
-        while (t < p->n_threads && seen >= total * t / p->n_threads) p->list_start[t++] = i;
-        seen += indptr[rows[i] + 1] - indptr[rows[i]] + 1;
-    }
-    while (t <= p->n_threads) p->list_start[t++] = n_rows;
-}
-
 static void run_layers(lgcn_plan *p, const float *x, const float *in, int first, float *out,
                        int accumulate, const int32_t *rows, int32_t n_rows, lgcn_row_sink sink,
                        void *sink_ctx, const uint8_t *x_rows) {
     for (int l = first; l <= p->layers; l++) {
         layer_job j = {p,    x,    in,   NULL, p->sum_buf, out, l, l == p->layers,
-                       accumulate, NULL, 0, NULL, NULL, x_rows};
+                       accumulate, NULL, 0, NULL, NULL, x_rows, 0, 0, 0};
         if (!j.last) j.layer_out = p->layer_buf[(l - 1) % 2];
         if (j.last) j.rows = rows, j.n_rows = n_rows, j.sink = sink, j.sink_ctx = sink_ctx;
-        if (j.rows) split_list(p, rows, n_rows);
+        blocks_init(&j.next, &j.total, &j.block, j.rows ? n_rows : p->g->n_nodes, p->n_threads);
         bb_pool_run(p->pool, layer_worker, &j);
         in = j.layer_out;
     }
@@ -311,13 +315,15 @@ typedef struct {
     const lgcn_plan *p;
     const float *x;
     float *t_out;
+    atomic_llong next; /* blocks of rows, as layer_job */
+    long long total, block;
 } restricted_job;
 
 static void restricted_worker(void *ctx, int t, int n) {
-    const restricted_job *j = ctx;
+    restricted_job *j = ctx;
     const lgcn_plan *p = j->p;
     const graph_adj *g = p->g;
-    const int32_t lo = p->row_start[t], hi = p->row_start[t + 1];
+    long long block_lo, block_hi;
     const int64_t *restrict indptr = g->indptr;
     const int32_t *restrict indices = g->indices;
     const float *restrict values = g->values;
@@ -325,31 +331,33 @@ static void restricted_worker(void *ctx, int t, int n) {
     int64_t *restrict hits = p->hit_buf + (size_t)t * (size_t)(p->max_degree + 1);
     const size_t d = (size_t)p->d;
     (void)n;
-    for (int32_t r = lo; r < hi; r++) {
-        int64_t nh = 0;
-        for (int64_t k = indptr[r]; k < indptr[r + 1]; k++) {
-            hits[nh] = k;
-            nh += flag[indices[k]];
-        }
-        float *dst = j->t_out + (size_t)r * d;
-        if (d == 64) {
-            row64 acc = {{0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
-            for (int64_t h = 0; h < nh; h++)
-                row64_axpy(&acc, values[hits[h]], j->x + (size_t)indices[hits[h]] * 64);
-            bb_store8(dst, acc.a0);
-            bb_store8(dst + 8, acc.a1);
-            bb_store8(dst + 16, acc.a2);
-            bb_store8(dst + 24, acc.a3);
-            bb_store8(dst + 32, acc.a4);
-            bb_store8(dst + 40, acc.a5);
-            bb_store8(dst + 48, acc.a6);
-            bb_store8(dst + 56, acc.a7);
-        } else {
-            for (size_t col = 0; col < d; col++) dst[col] = 0.0f;
-            for (int64_t h = 0; h < nh; h++) {
-                const float *src = j->x + (size_t)indices[hits[h]] * d;
-                const float w = values[hits[h]];
-                for (size_t col = 0; col < d; col++) dst[col] += w * src[col];
+    while (blocks_next(&j->next, j->total, j->block, &block_lo, &block_hi)) {
+        for (int32_t r = (int32_t)block_lo; r < (int32_t)block_hi; r++) {
+            int64_t nh = 0;
+            for (int64_t k = indptr[r]; k < indptr[r + 1]; k++) {
+                hits[nh] = k;
+                nh += flag[indices[k]];
+            }
+            float *dst = j->t_out + (size_t)r * d;
+            if (d == 64) {
+                row64 acc = {{0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
+                for (int64_t h = 0; h < nh; h++)
+                    row64_axpy(&acc, values[hits[h]], j->x + (size_t)indices[hits[h]] * 64);
+                bb_store8(dst, acc.a0);
+                bb_store8(dst + 8, acc.a1);
+                bb_store8(dst + 16, acc.a2);
+                bb_store8(dst + 24, acc.a3);
+                bb_store8(dst + 32, acc.a4);
+                bb_store8(dst + 40, acc.a5);
+                bb_store8(dst + 48, acc.a6);
+                bb_store8(dst + 56, acc.a7);
+            } else {
+                for (size_t col = 0; col < d; col++) dst[col] = 0.0f;
+                for (int64_t h = 0; h < nh; h++) {
+                    const float *src = j->x + (size_t)indices[hits[h]] * d;
+                    const float w = values[hits[h]];
+                    for (size_t col = 0; col < d; col++) dst[col] += w * src[col];
+                }
             }
         }
     }
@@ -369,7 +377,8 @@ static void propagate_sparse(lgcn_plan *p, const float *x, const int32_t *rows, 
         run_layers(p, x, x, 1, out, 0, NULL, 0, sink, sink_ctx, p->row_flag);
         return;
     }
-    restricted_job rj = {p, x, p->layer_buf[0]};
+    restricted_job rj = {p, x, p->layer_buf[0], 0, 0, 0};
+    blocks_init(&rj.next, &rj.total, &rj.block, p->g->n_nodes, p->n_threads);
     bb_pool_run(p->pool, restricted_worker, &rj);
     /* E_1 is in layer_buf[0]; layer 2 onwards are ordinary full layers */
     run_layers(p, x, p->layer_buf[0], 2, out, 0, NULL, 0, sink, sink_ctx, p->row_flag);

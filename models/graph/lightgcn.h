@@ -15,8 +15,9 @@
  *   - lgcn_plan + lgcn_propagate: the fused kernel the BPR trainer uses: one pass per layer
  *     over the rows of Â, each output row summed by one thread in CSR order with the layer
  *     sum and the final mean folded into the last layer (no extra passes over N x d
- *     buffers, no allocation per call). Rows are split across the pool's threads by equal
- *     nnz, so results are bit-identical across runs and thread counts.
+ *     buffers, no allocation per call). Rows go to the pool's threads in fixed blocks,
+ *     taken as threads come free; a row's result does not depend on which thread computes
+ *     it, so results are bit-identical across runs and thread counts.
  *
  * Ownership: a plan owns its buffers (lgcn_plan_free) and borrows the graph and the pool,
  * which must outlive it.
@@ -44,7 +45,6 @@ typedef struct lgcn_plan {
     int64_t *hit_buf;     /* n_threads x (max_degree + 1): a row's entries on listed rows */
     float *sink_buf;      /* n_threads x d: a row handed to a sink (generic width) */
     uint8_t *row_flag;    /* n_nodes: the rows listed to lgcn_propagate_sparse */
-    int32_t *list_start;  /* n_threads + 1: split of a row list by nnz */
 } lgcn_plan;
 
 void lgcn_plan_init(lgcn_plan *p, const graph_adj *g, int d, int layers, bb_pool *pool);
