@@ -3,8 +3,7 @@
  *
  * One level of threading, and no OpenBLAS worker threads spinning while the pool's kernels
  * run. beat_gemm_rows computes each output element in one sgemm call whose operands do not
- * depend on the split, so its results do not depend on the thread count; beat_gemm_at_b
- * adds per-thread partial sums in a fixed order (fixed for a given thread count).
+ * depend on the split; beat_gemm_at_b adds per-block partial sums in block order.
  */
 #ifndef BEAT_GEMM_H
 #define BEAT_GEMM_H
@@ -35,8 +34,9 @@ void beat_gemm_rows(bb_pool *pool, int trans_b, int64_t M, int N, int K, const f
                     int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
 /* Row-major C (M, N) += A^T B for A (n, M), B (n, N) — the weight gradient of a projection:
- * the n rows split across the pool, thread t's product added into C in thread order (so
- * the bits depend on the thread count, and are fixed for a given one). */
+ * the n rows in fixed blocks (about two per thread) across the pool, each block's product
+ * added into C in block order (so the bits depend on the thread count, and are fixed for a
+ * given one). */
 void beat_gemm_at_b(bb_pool *pool, int M, int N, int64_t n, const float *A, int lda,
                     const float *B, int ldb, float *C, int ldc);
 

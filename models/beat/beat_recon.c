@@ -9,6 +9,7 @@
 #include "models/base/bb_error.h"
 #include "models/base/bb_io.h"
 #include "models/beat/beat_dot.h"
+#include "models/beat/beat_gemm.h"
 #include "models/beat/beat_vq.h"
 
 #define MAX_PARTS 256
@@ -228,6 +229,7 @@ typedef struct score_job {
     float *drec;
     int T;          /* d = W / T wide tokens per row (dmacro) */
     float *dmacro;  /* NULL, or (n, d): sum over the T blocks of drec */
+    beat_blocks *blocks; /* entities of ix, in fixed blocks (each entity's rows its own) */
 } score_job;
 
 static void score_worker(void *ctx, int tid, int n_parts) {
@@ -242,16 +244,19 @@ static void score_worker(void *ctx, int tid, int n_parts) {
         return;
     }
     /* user by user: a user's row is read from memory once for all its pairs */
-    split_rows(j->ix->n, tid, n_parts, &lo, &hi);
-    const int64_t last = j->ix->off[hi];
-    for (int64_t e = lo; e < hi; e++) {
-        const float *a = j->rec_u + (size_t)e * j->W;
-        for (int64_t k = j->ix->off[e]; k < j->ix->off[e + 1]; k++) {
-            const int32_t p = j->ix->pairs[k];
-            if (k + 1 < last) /* the next item row is elsewhere in memory */
-                for (int c = 0; c < 8; c++)
-                    __builtin_prefetch(j->rec_i + (size_t)j->pi[j->ix->pairs[k + 1]] * j->W + 16 * c);
-            j->scores[p] = beat_dot(a, j->rec_i + (size_t)j->pi[p] * j->W, j->W);
+    long long blo, bhi;
+    while (beat_blocks_next(j->blocks, &blo, &bhi)) {
+        const int64_t last = j->ix->off[bhi];
+        for (int64_t e = blo; e < bhi; e++) {
+            const float *a = j->rec_u + (size_t)e * j->W;
+            for (int64_t k = j->ix->off[e]; k < j->ix->off[e + 1]; k++) {
+                const int32_t p = j->ix->pairs[k];
+                if (k + 1 < last) /* the next item row is elsewhere in memory */
+                    for (int c = 0; c < 8; c++)
+                        __builtin_prefetch(j->rec_i + (size_t)j->pi[j->ix->pairs[k + 1]] * j->W +
+                                           16 * c);
+                j->scores[p] = beat_dot(a, j->rec_i + (size_t)j->pi[p] * j->W, j->W);
+            }
         }
     }
 }
@@ -262,7 +267,10 @@ beat_recon_state beat_recon_forward(bb_pool *pool, const float *rec_u, const flo
                                     const beat_pair_index *by_user) {
     beat_recon_state st = {0.0, 0.0, 0.0, 0, 0};
     if (P <= 0) return st;
-    score_job j = {rec_u, rec_i, W, pu, pi, P, scores, NULL, by_user, NULL, NULL, NULL, 1, NULL};
+    beat_blocks blocks;
+    if (by_user) beat_blocks_init(&blocks, (long long)by_user->n, bb_pool_threads(pool), 64);
+    score_job j = {rec_u, rec_i, W, pu, pi, P, scores, NULL, by_user, NULL, NULL, NULL, 1, NULL,
+                   &blocks};
     bb_pool_run(pool, score_worker, &j);
     st.smin = st.smax = scores[0];
     for (int64_t p = 1; p < P; p++) {
@@ -285,31 +293,33 @@ beat_recon_state beat_recon_forward(bb_pool *pool, const float *rec_u, const flo
  * the row is in L1 (the same operations as beat_rec_backward_macro). */
 static void accumulate_worker(void *ctx, int tid, int n_parts) {
     score_job *j = ctx;
-    int64_t lo, hi;
-    split_rows(j->ix->n, tid, n_parts, &lo, &hi);
+    (void)tid, (void)n_parts;
     const int64_t W = j->W;
-    const int64_t last = j->ix->off[hi];
-    for (int64_t e = lo; e < hi; e++) {
-        float *restrict dr = j->drec + (size_t)e * W;
-        const int64_t beg = j->ix->off[e], end = j->ix->off[e + 1];
-        if (beg == end) memset(dr, 0, (size_t)W * sizeof *dr);
-        for (int64_t k = beg; k < end; k++) {
-            const int32_t p = j->ix->pairs[k];
-            const float g = j->g[p];
-            const float *restrict o = j->other + (size_t)j->other_id[p] * W;
-            if (k + 1 < last) /* the next row is elsewhere in memory: start its first lines */
-                for (int c = 0; c < 8; c++)
-                    __builtin_prefetch(j->other + (size_t)j->other_id[j->ix->pairs[k + 1]] * W + 16 * c);
-            if (k == beg)
-                beat_scale_to(dr, g, o, W);
-            else
-                beat_axpy(dr, g, o, W);
-        }
-        if (j->dmacro) {
-            const int d = (int)(W / j->T);
-            float *restrict dm = j->dmacro + (size_t)e * d;
-            memset(dm, 0, (size_t)d * sizeof *dm);
-            for (int k = 0; k < j->T; k++) beat_add(dm, dr + (size_t)k * d, d);
+    long long lo, hi;
+    while (beat_blocks_next(j->blocks, &lo, &hi)) {
+        const int64_t last = j->ix->off[hi];
+        for (int64_t e = lo; e < hi; e++) {
+            float *restrict dr = j->drec + (size_t)e * W;
+            const int64_t beg = j->ix->off[e], end = j->ix->off[e + 1];
+            if (beg == end) memset(dr, 0, (size_t)W * sizeof *dr);
+            for (int64_t k = beg; k < end; k++) {
+                const int32_t p = j->ix->pairs[k];
+                const float g = j->g[p];
+                const float *restrict o = j->other + (size_t)j->other_id[p] * W;
+                if (k + 1 < last) /* the next row is elsewhere in memory: start its first lines */
+                    for (int c = 0; c < 8; c++)
+                        __builtin_prefetch(j->other + (size_t)j->other_id[j->ix->pairs[k + 1]] * W + 16 * c);
+                if (k == beg)
+                    beat_scale_to(dr, g, o, W);
+                else
+                    beat_axpy(dr, g, o, W);
+            }
+            if (j->dmacro) {
+                const int d = (int)(W / j->T);
+                float *restrict dm = j->dmacro + (size_t)e * d;
+                memset(dm, 0, (size_t)d * sizeof *dm);
+                for (int k = 0; k < j->T; k++) beat_add(dm, dr + (size_t)k * d, d);
+            }
         }
     }
 }
@@ -340,10 +350,13 @@ void beat_recon_backward(bb_pool *pool, const beat_recon_state *st, const float 
     gscratch[st->argmax] += (float)dmax;
     BB_ASSERT(T >= 1 && W % T == 0, "beat_recon_backward: width %lld is not %d tokens",
               (long long)W, T);
+    beat_blocks bu, bi;
+    beat_blocks_init(&bu, (long long)by_user->n, bb_pool_threads(pool), 64);
+    beat_blocks_init(&bi, (long long)by_item->n, bb_pool_threads(pool), 64);
     score_job j = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_user, rec_i, pi, drec_u,
-                   T, dmacro_u};
+                   T, dmacro_u, &bu};
     bb_pool_run(pool, accumulate_worker, &j);
     score_job k = {rec_u, rec_i, W, pu, pi, P, NULL, gscratch, by_item, rec_u, pu, drec_i,
-                   T, dmacro_i};
+                   T, dmacro_i, &bi};
     bb_pool_run(pool, accumulate_worker, &k);
 }
