@@ -28,9 +28,10 @@
  * Threads: every kernel takes a bb_pool (NULL = serial) and splits rows (or, for the
  * codebook gradient's final sum, codes) into fixed contiguous parts; reductions are summed
  * per part and then in part order, so results are bit-identical for a given thread count.
- * The search splits rows across the pool; each worker runs single-threaded sgemm on chunks
- * of its rows (OpenBLAS must be at one thread: models/beat never mixes the two levels) and
- * scans its scores while they are in cache. A row's code depends only on the row.
+ * The search hands fixed blocks of rows to the pool's threads as they come free
+ * (beat_blocks, beat_gemm.h); each runs single-threaded sgemm on chunks of its block
+ * (OpenBLAS must be at one thread: models/beat never mixes the two levels) and scans the
+ * scores while they are in cache. A row's code depends only on the row.
  */
 #ifndef BEAT_VQ_H
 #define BEAT_VQ_H
