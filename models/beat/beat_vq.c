@@ -145,10 +145,11 @@ typedef struct vq_job {
     float *dz, *dcb;
     float *partial; /* backward: per part (K, d) codebook-term sums */
     const float *norms; /* backward: fused normalisation backward when set */
-    double part[MAX_PARTS][2]; /* per part: sum (z_sg - q)^2, sum (z - q_sg)^2 */
     const float *add;   /* forward: rec = st + add (per T rows) when rec is set */
     float *rec;
     int T;
+    beat_blocks blocks; /* forward: fixed row blocks, taken as threads come free */
+    double (*block_sum)[2]; /* forward: per block, the two sums */
 } vq_job;
 
 /* Rows [lo, hi) of the forward; with rec set, also rec row r = st row r + add row r / T
@@ -190,13 +191,14 @@ void beat_vq_forward_rows(const float *z, const float *cb, const int32_t *idx, i
 
 static void vq_forward_worker(void *ctx, int t, int n_parts) {
     vq_job *j = ctx;
-    int64_t lo, hi;
-    split_rows(j->n, t, n_parts, &lo, &hi);
-    double sums[2] = {0.0, 0.0};
-    forward_rows(j->z, j->cb, j->idx, lo, hi, j->d, j->z_sg, j->q_sg, j->st, sums, j->add, j->T,
-                 j->rec);
-    j->part[t][0] = sums[0];
-    j->part[t][1] = sums[1];
+    (void)t, (void)n_parts;
+    long long lo, hi;
+    while (beat_blocks_next(&j->blocks, &lo, &hi)) {
+        double *sums = j->block_sum[lo / j->blocks.block];
+        sums[0] = sums[1] = 0.0;
+        forward_rows(j->z, j->cb, j->idx, lo, hi, j->d, j->z_sg, j->q_sg, j->st, sums, j->add,
+                     j->T, j->rec);
+    }
 }
 
 static int pool_parts(bb_pool *pool) {
@@ -205,13 +207,18 @@ static int pool_parts(bb_pool *pool) {
     return n;
 }
 
+/* The loss sums are per block, added in block order: the bits do not depend on timing. */
 static double forward_run(vq_job *j, bb_pool *pool) {
+    beat_blocks_init(&j->blocks, (long long)j->n, pool_parts(pool), 64);
+    const long long n_blocks = ((long long)j->n + j->blocks.block - 1) / j->blocks.block;
+    j->block_sum = bb_malloc((size_t)n_blocks * sizeof *j->block_sum);
     bb_pool_run(pool, vq_forward_worker, j);
     double cb_sum = 0.0, commit_sum = 0.0;
-    for (int t = 0; t < pool_parts(pool); t++) {
-        cb_sum += j->part[t][0];
-        commit_sum += j->part[t][1];
+    for (long long b = 0; b < n_blocks; b++) {
+        cb_sum += j->block_sum[b][0];
+        commit_sum += j->block_sum[b][1];
     }
+    free(j->block_sum);
     const double count = (double)j->n * (double)j->d;
     return cb_sum / count + 0.5 * commit_sum / count;
 }
@@ -343,6 +350,7 @@ typedef struct norm_job {
     const float *cnorms;
     int64_t n;
     int d;
+    beat_blocks *blocks; /* forward: fixed row blocks */
 } norm_job;
 
 void beat_l2norm_rows(float *x, int64_t n, int d, float *norms) {
@@ -357,14 +365,17 @@ void beat_l2norm_rows(float *x, int64_t n, int d, float *norms) {
 
 static void norm_forward_worker(void *ctx, int t, int n_parts) {
     norm_job *j = ctx;
-    int64_t lo, hi;
-    split_rows(j->n, t, n_parts, &lo, &hi);
-    if (hi > lo) beat_l2norm_rows(j->x + lo * j->d, hi - lo, j->d, j->norms + lo);
+    (void)t, (void)n_parts;
+    long long lo, hi;
+    while (beat_blocks_next(j->blocks, &lo, &hi)) /* rows are independent */
+        beat_l2norm_rows(j->x + lo * j->d, hi - lo, j->d, j->norms + lo);
 }
 
 void beat_l2norm_forward(bb_pool *pool, float *x, int64_t n, int d, float *norms) {
     if (n <= 0) return;
-    norm_job j = {x, NULL, norms, NULL, n, d};
+    beat_blocks blocks;
+    beat_blocks_init(&blocks, (long long)n, bb_pool_threads(pool), 64);
+    norm_job j = {x, NULL, norms, NULL, n, d, &blocks};
     bb_pool_run(pool, norm_forward_worker, &j);
 }
 
@@ -379,6 +390,6 @@ static void norm_backward_worker(void *ctx, int t, int n_parts) {
 void beat_l2norm_backward(bb_pool *pool, const float *z, const float *norms, float *dz,
                           int64_t n, int d) {
     if (n <= 0) return;
-    norm_job j = {dz, z, NULL, norms, n, d};
+    norm_job j = {dz, z, NULL, norms, n, d, NULL};
     bb_pool_run(pool, norm_backward_worker, &j);
 }
