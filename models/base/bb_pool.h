@@ -3,8 +3,10 @@
  *
  * bb_pool_run(pool, fn, ctx) calls fn(ctx, t, n) for every t in [0, n), n = the pool's
  * thread count, t = 0 on the caller's thread, and returns when all calls have returned.
- * Callers split work by t in a fixed way (never by who finishes first), so results do not
- * depend on timing. Threads are started once by bb_pool_new and sleep on a condition
+ * Results must not depend on timing. Callers either split work by t in a fixed way, or hand
+ * out fixed blocks to threads as they come free (beat_gemm.h, lightgcn.h: a late-waking thread
+ * then holds nobody up) provided each block's result does not depend on which thread computed
+ * it and any sum over blocks is taken in block order, never in completion order. Threads are started once by bb_pool_new and sleep on a condition
  * variable between runs; a run costs a wake-up, not a thread creation — the LightGCN
  * trainer makes ~10 runs per step and ~1,500 per epoch.
  *
