@@ -11,6 +11,7 @@
 #include "models/base/bb_rng.h"
 #include "models/beat/beat_recon.h"
 #include "models/beat/beat_stats.h"
+#include "models/beat/beat_gemm.h"
 #include "models/beat/beat_vq.h"
 #include "models/base/bb_pool.h"
 #include "models/nn/nn.h"
@@ -470,6 +471,52 @@ static void test_nmi_values(void) {
     TEST_NEAR(beat_nmi(c, c, 4), 1.0, 0);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Chunked products */
+
+/* beat_gemm_rows_chunks / beat_gemm_at_b_chunks = T beat_gemm_rows / beat_gemm_at_b calls
+ * (and beat_l2norm_forward), bit for bit, on 1 and 2 threads, with several row blocks; and
+ * chunk 1's product against a double-precision loop. */
+static void test_gemm_chunks_equal_separate_calls(void) {
+    const int n = 300, T = 3, t = 5, d = 7;
+    const int D = T * t, W = T * d;
+    float *x = rand_floats((size_t)n * D, 61, -1, 1), *w = rand_floats((size_t)T * t * d, 62, -1, 1);
+    float *dz = rand_floats((size_t)n * W, 63, -1, 1), *dx0 = rand_floats((size_t)n * D, 64, -1, 1);
+    const size_t zc = (size_t)n * W, xc = (size_t)n * D, gc = (size_t)T * t * d;
+    float *z1 = malloc(zc * sizeof(float)), *z2 = malloc(zc * sizeof(float));
+    float *n1 = malloc((size_t)n * T * sizeof(float)), *n2 = malloc((size_t)n * T * sizeof(float));
+    float *dx1 = malloc(xc * sizeof(float)), *dx2 = malloc(xc * sizeof(float));
+    float *g1 = rand_floats(gc, 65, -1, 1), *g2 = malloc(gc * sizeof(float));
+    memcpy(g2, g1, gc * sizeof(float));
+    for (int threads = 1; threads <= 2; threads++) {
+        bb_pool *pool = bb_pool_new(threads);
+        for (int k = 0; k < T; k++)
+            beat_gemm_rows(pool, 0, n, d, t, x + k * t, D, w + k * t * d, d, 0.0f, z1 + k * d, W);
+        /* chunk 1, row 17 before normalisation, against a double loop */
+        double ref = 0;
+        for (int c = 0; c < t; c++) ref += (double)x[17 * D + t + c] * w[t * d + c * d + 3];
+        TEST_NEAR(z1[17 * W + d + 3], ref, 1e-5);
+        beat_l2norm_forward(pool, z1, (int64_t)n * T, d, n1);
+        beat_gemm_rows_chunks(pool, 0, n, T, d, t, x, D, t, w, d, (int64_t)t * d, 0.0f, z2, W, d,
+                              n2);
+        TEST_TRUE(memcmp(z1, z2, zc * sizeof(float)) == 0);
+        TEST_TRUE(memcmp(n1, n2, (size_t)n * T * sizeof(float)) == 0);
+        memcpy(dx1, dx0, xc * sizeof(float)), memcpy(dx2, dx0, xc * sizeof(float));
+        for (int k = 0; k < T; k++)
+            beat_gemm_rows(pool, 1, n, t, d, dz + k * d, W, w + k * t * d, d, 1.0f, dx1 + k * t, D);
+        beat_gemm_rows_chunks(pool, 1, n, T, t, d, dz, W, d, w, d, (int64_t)t * d, 1.0f, dx2, D, t,
+                              NULL);
+        TEST_TRUE(memcmp(dx1, dx2, xc * sizeof(float)) == 0);
+        for (int k = 0; k < T; k++)
+            beat_gemm_at_b(pool, t, d, n, x + k * t, D, dz + k * d, W, g1 + k * t * d, d);
+        beat_gemm_at_b_chunks(pool, T, t, d, n, x, D, t, dz, W, d, g2, d, (int64_t)t * d);
+        TEST_TRUE(memcmp(g1, g2, gc * sizeof(float)) == 0);
+        bb_pool_free(pool);
+    }
+    free(x), free(w), free(dz), free(dx0), free(z1), free(z2), free(n1), free(n2), free(dx1);
+    free(dx2), free(g1), free(g2);
+}
+
 const bb_test bb_suite_beat_kernels[] = {
     {"search_matches_brute_force", test_search_matches_brute_force},
     {"search_ties_go_to_lowest_index", test_search_ties_go_to_lowest_index},
@@ -486,5 +533,6 @@ const bb_test bb_suite_beat_kernels[] = {
     {"recon_gradcheck", test_recon_gradcheck},
     {"usage_dead_codes_hand_made", test_usage_dead_codes_hand_made},
     {"nmi_values", test_nmi_values},
+    {"gemm_chunks_equal_separate_calls", test_gemm_chunks_equal_separate_calls},
     {NULL, NULL},
 };

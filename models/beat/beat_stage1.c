@@ -321,25 +321,22 @@ void beat_side_forward(beat_model *m, int s, beat_frozen *fz) {
     b->vq[0] = b->vq[1] = b->orth = 0.0;
     if (n == 0) return;
     if (sd->map[BEAT_MACRO]) {
-        beat_gemm_rows(m->pool, 0, n, d, D, b->x, D, sd->map[BEAT_MACRO]->data, d, 0.0f,
-                       b->zmac, d);
-        beat_l2norm_forward(m->pool, b->zmac, n, d, b->nmac);
+        beat_gemm_rows_chunks(m->pool, 0, n, 1, d, D, b->x, D, 0, sd->map[BEAT_MACRO]->data, d,
+                              0, 0.0f, b->zmac, d, d, b->nmac);
         b->vq[BEAT_MACRO] =
             quantise(m, s, BEAT_MACRO, b->zmac, n, b->imac, b->stmac, fz, 0, 1, NULL, NULL);
     }
     if (sd->map[BEAT_MICRO]) {
         const float *wmic = sd->map[BEAT_MICRO]->data;
-        for (int k = 0; k < T; k++) /* chunk k of every row through its own (t, d) map */
-            beat_gemm_rows(m->pool, 0, n, d, t, b->x + (size_t)k * t, D, wmic + (size_t)k * t * d,
-                           d, 0.0f, b->zmic + (size_t)k * d, T * d);
-        beat_l2norm_forward(m->pool, b->zmic, n * T, d, b->nmic);
+        /* chunk k of every row through its own (t, d) map, then normalised */
+        beat_gemm_rows_chunks(m->pool, 0, n, T, d, t, b->x, D, t, wmic, d, (int64_t)t * d, 0.0f,
+                              b->zmic, T * d, d, b->nmic);
         const nn_tensor *cb = sd->codebook[BEAT_MICRO];
         const int fold = cb && !(fz && fz->use) && t < d;
         if (fold) { /* search chunk k with C W_k^T: inner dimension t instead of d */
             beat_vq_code_norms(cb->data, m->K, d, w->search);
-            for (int k = 0; k < T; k++)
-                beat_gemm_rows(m->pool, 1, m->K, t, d, cb->data, d, wmic + (size_t)k * t * d, d,
-                               0.0f, w->fold + (size_t)k * m->K * t, t);
+            beat_gemm_rows_chunks(m->pool, 1, m->K, T, t, d, cb->data, d, 0, wmic, d,
+                                  (int64_t)t * d, 0.0f, w->fold, t, (int64_t)m->K * t, NULL);
             for (int64_t r = 0; r < n * T; r++) w->inv[r] = 1.0f / b->nmic[r];
             for (int k = 0; k < T; k++)
                 beat_vq_search_rows(m->pool, b->x + (size_t)k * t, n, t, D,
@@ -421,13 +418,10 @@ static void side_backward(beat_model *m, int s, beat_frozen *fz) {
                              b->drec, cb->grad, m->w->vqgrad, b->nmic);
         else
             beat_l2norm_backward(m->pool, b->zmic, b->nmic, b->drec, n * T, d);
-        for (int k = 0; k < T; k++) {
-            const float *dz = b->drec + (size_t)k * d;
-            beat_gemm_at_b(m->pool, t, d, n, b->x + (size_t)k * t, D, dz, T * d,
-                           wm->grad + (size_t)k * t * d, d);
-            beat_gemm_rows(m->pool, 1, n, t, d, dz, T * d, wm->data + (size_t)k * t * d, d,
-                           dx_written ? 1.0f : 0.0f, b->dx + (size_t)k * t, D);
-        }
+        beat_gemm_at_b_chunks(m->pool, T, t, d, n, b->x, D, t, b->drec, T * d, d, wm->grad, d,
+                              (int64_t)t * d);
+        beat_gemm_rows_chunks(m->pool, 1, n, T, t, d, b->drec, T * d, d, wm->data, d,
+                              (int64_t)t * d, dx_written ? 1.0f : 0.0f, b->dx, D, t, NULL);
         if (!m->cfg.no_orth && m->cfg.orth_weight > 0)
             beat_orth_backward(m->pool, b->x, D, n, T, t, (float)m->cfg.orth_weight, b->dx);
     }
