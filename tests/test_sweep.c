@@ -264,7 +264,7 @@ static void test_failed_cell_is_recorded(void) {
     TEST_OK(run_sweep(good_cfg, src_out, 1, 0, NULL, &err), &err);
     char bad_dir[600];
     snprintf(bad_dir, sizeof bad_dir, "%s", bb_test_tmp_path("broken"));
-    char cmd[2048];
+    char cmd[4096];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/data/synth' '%s' && printf '0,x9\\n' >> '%s/test.csv'",
              bad_dir, src_out, bad_dir, bad_dir);
     TEST_EQ_INT(system(cmd), 0);
@@ -340,7 +340,7 @@ static void test_shipped_configs_are_valid(void) {
 /* reproduce --dry-run: datasets found by their files, the paper config per name (yelp's with
  * domain auto otherwise), --quick merged over every section, the ablations' grid/variants. */
 static void test_reproduce_composes_sweeps(void) {
-    char root[600], out[600], cmd[2048];
+    char root[600], out[600], cmd[4096];
     snprintf(root, sizeof root, "%s", bb_test_tmp_path("repro-root"));
     snprintf(out, sizeof out, "%s", bb_test_tmp_path("repro-out"));
     snprintf(cmd, sizeof cmd,
