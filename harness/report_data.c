@@ -139,13 +139,9 @@ typedef struct load_ctx {
     size_t cap;
 } load_ctx;
 
-static const char *const results_header[] = {"dataset", "method", "variant", "seed",
-                                             "split",   "metric", "value"};
-
-static int on_result(void *vctx, const bb_csv_record *rec, bb_error *err) {
-    load_ctx *c = vctx;
-    bb_report_data *d = c->d;
-    if (rec->index == 0) return bb_csv_expect_header(c->path, rec, results_header, 7, err);
+/* The seven fields and the labels every sweep table starts with (dataset, method, variant,
+ * seed) into row->seed; the names are interned once the whole row has been checked. */
+static int check_labels(const load_ctx *c, const bb_csv_record *rec, bb_report_row *row, bb_error *err) {
     if (check_fields(err, c->path, rec, 7) != BB_OK) return BB_ERR;
     if (!safe_dir_name(rec->fields[0], rec->lens[0]))
         return fail_field(err, c->path, rec->line, "dataset",
@@ -154,10 +150,38 @@ static int on_result(void *vctx, const bb_csv_record *rec, bb_error *err) {
     static const char *const name_fields[] = {"dataset", "method", "variant"};
     for (size_t k = 1; k < 3; k++)
         if (check_name(err, c->path, rec, k, name_fields[k]) != BB_OK) return BB_ERR;
-    bb_report_row row = {0};
-    if (parse_u64(rec->fields[3], rec->lens[3], &row.seed) != BB_OK)
+    memset(row, 0, sizeof *row);
+    if (parse_u64(rec->fields[3], rec->lens[3], &row->seed) != BB_OK)
         return fail_field(err, c->path, rec->line, "seed", "a non-negative integer",
                           rec->fields[3], rec->lens[3]);
+    return BB_OK;
+}
+
+static void intern_labels(bb_report_data *d, const bb_csv_record *rec, bb_report_row *row) {
+    row->dataset = bb_report_names_intern(&d->datasets, rec->fields[0]);
+    row->method = bb_report_names_intern(&d->methods, rec->fields[1]);
+    row->variant = bb_report_names_intern(&d->variants, rec->fields[2]);
+    row->line = rec->line;
+}
+
+static void push_row(load_ctx *c, const bb_report_row *row) {
+    bb_report_data *d = c->d;
+    if (d->n_rows == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 256;
+        d->rows = bb_realloc(d->rows, c->cap * sizeof *d->rows);
+    }
+    d->rows[d->n_rows++] = *row;
+}
+
+static const char *const results_header[] = {"dataset", "method", "variant", "seed",
+                                             "split",   "metric", "value"};
+
+static int on_result(void *vctx, const bb_csv_record *rec, bb_error *err) {
+    load_ctx *c = vctx;
+    bb_report_data *d = c->d;
+    if (rec->index == 0) return bb_csv_expect_header(c->path, rec, results_header, 7, err);
+    bb_report_row row;
+    if (check_labels(c, rec, &row, err) != BB_OK) return BB_ERR;
     row.split = index_of(split_names, BB_REPORT_N_SPLITS, rec->fields[4]);
     if (row.split < 0)
         return fail_field(err, c->path, rec->line, "split", "test, valid, tokens or cost",
@@ -166,16 +190,9 @@ static int on_result(void *vctx, const bb_csv_record *rec, bb_error *err) {
     if (parse_number(rec->fields[6], rec->lens[6], 1, &row.value) != BB_OK)
         return fail_field(err, c->path, rec->line, "value", "a finite number", rec->fields[6],
                           rec->lens[6]);
-    row.dataset = bb_report_names_intern(&d->datasets, rec->fields[0]);
-    row.method = bb_report_names_intern(&d->methods, rec->fields[1]);
-    row.variant = bb_report_names_intern(&d->variants, rec->fields[2]);
+    intern_labels(d, rec, &row);
     row.metric = bb_report_names_intern(&d->metrics, rec->fields[5]);
-    row.line = rec->line;
-    if (d->n_rows == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 256;
-        d->rows = bb_realloc(d->rows, c->cap * sizeof *d->rows);
-    }
-    d->rows[d->n_rows++] = row;
+    push_row(c, &row);
     return BB_OK;
 }
 
@@ -188,38 +205,21 @@ static int on_cost(void *vctx, const bb_csv_record *rec, bb_error *err) {
     load_ctx *c = vctx;
     bb_report_data *d = c->d;
     if (rec->index == 0) return bb_csv_expect_header(c->path, rec, costs_header, 7, err);
-    if (check_fields(err, c->path, rec, 7) != BB_OK) return BB_ERR;
-    if (!safe_dir_name(rec->fields[0], rec->lens[0]))
-        return fail_field(err, c->path, rec->line, "dataset",
-                          "a name of letters, digits, '.', '_' or '-'", rec->fields[0],
-                          rec->lens[0]);
-    static const char *const name_fields[] = {"dataset", "method", "variant"};
-    for (size_t k = 1; k < 3; k++)
-        if (check_name(err, c->path, rec, k, name_fields[k]) != BB_OK) return BB_ERR;
-    bb_report_row row = {0};
-    if (parse_u64(rec->fields[3], rec->lens[3], &row.seed) != BB_OK)
-        return fail_field(err, c->path, rec->line, "seed", "a non-negative integer",
-                          rec->fields[3], rec->lens[3]);
+    bb_report_row row;
+    if (check_labels(c, rec, &row, err) != BB_OK) return BB_ERR;
     double v[2];
     for (int k = 0; k < 2; k++)
         if (parse_number(rec->fields[5 + k], rec->lens[5 + k], 1, &v[k]) != BB_OK)
             return fail_field(err, c->path, rec->line, costs_header[5 + k], "a finite number",
                               rec->fields[5 + k], rec->lens[5 + k]);
-    row.dataset = bb_report_names_intern(&d->datasets, rec->fields[0]);
-    row.method = bb_report_names_intern(&d->methods, rec->fields[1]);
-    row.variant = bb_report_names_intern(&d->variants, rec->fields[2]);
+    intern_labels(d, rec, &row);
     row.split = BB_REPORT_COST;
-    row.line = rec->line;
     row.file = 1;
     for (int k = 0; k < 2; k++) {
         if (v[k] < 0) continue;
         row.metric = bb_report_names_intern(&d->metrics, costs_header[5 + k]);
         row.value = v[k];
-        if (d->n_rows == c->cap) {
-            c->cap = c->cap ? 2 * c->cap : 256;
-            d->rows = bb_realloc(d->rows, c->cap * sizeof *d->rows);
-        }
-        d->rows[d->n_rows++] = row;
+        push_row(c, &row);
     }
     return BB_OK;
 }
