@@ -3,12 +3,14 @@
  * beside it, then one rename to CELLS/<id> (sweep.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -32,22 +34,20 @@ void bb_sweep_crash_point(const char *name) {
     const size_t len = hash ? (size_t)(hash - want) : strlen(want);
     if (strlen(name) != len || strncmp(want, name, len) != 0) return;
     if (hash) {
-        /* count hits across processes of the group through a file next to the sweep */
+        /* count hits across the group's processes through a file, under its lock, so two
+         * children reaching the point together are both counted */
         const char *counter = getenv("BB_SWEEP_CRASH_COUNTER");
         long nth = strtol(hash + 1, NULL, 10), seen = 0;
-        if (counter) {
-            FILE *f = fopen(counter, "r");
-            if (f) {
-                if (fscanf(f, "%ld", &seen) != 1) seen = 0;
-                fclose(f);
-            }
-            seen++;
-            f = fopen(counter, "w");
-            if (f) {
-                fprintf(f, "%ld\n", seen);
-                fclose(f);
-            }
+        int fd = counter ? open(counter, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+        if (fd >= 0 && flock(fd, LOCK_EX) == 0) {
+            char buf[32] = {0};
+            ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+            seen = (n > 0 ? strtol(buf, NULL, 10) : 0) + 1;
+            int n_text = snprintf(buf, sizeof buf, "%ld\n", seen);
+            if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n_text, 0) != n_text) seen = -1;
+            flock(fd, LOCK_UN);
         }
+        if (fd >= 0) close(fd);
         if (seen != nth) return;
     }
     fflush(NULL);
