@@ -296,7 +296,11 @@ int bb_sweep_run(bb_sweep *sw, const bb_sweep_opts *o, bb_sweep_summary *sum, bb
                 rc = bb_fail(err, "sweep: fork failed: %s", strerror(errno));
                 break;
             }
-            if (pid == 0) _exit(child_main(sw, c, o->out_dir, cells_dir));
+            if (pid == 0) { /* the child frees the scheduler's copies before it exits */
+                const int code = child_main(sw, c, o->out_dir, cells_dir);
+                free(pids), free(slot_cell), free(slot_t0), free(todo), free(cells_dir);
+                _exit(code);
+            }
             pids[slot] = pid, slot_cell[slot] = todo[next], slot_t0[slot] = bb_now();
             next++, running++;
         }
