@@ -16,6 +16,7 @@
 #include <mpi.h>
 #endif
 
+#include "datasets/csv_reader.h"
 #include "harness/commands.h"
 #include "harness/sweep.h"
 #include "models/base/bb_io.h"
@@ -43,19 +44,6 @@ static void mpi_barrier(void) {
 
 /* ------------------------------------------------------------------------------------------
  * Tables */
-
-static void csv_field(FILE *fp, const char *s) {
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', fp);
-        fputc(*s, fp);
-    }
-    fputc('"', fp);
-}
 
 static void cell_labels(FILE *fp, const bb_sweep_cell *c) {
     fprintf(fp, "%s,%s,%s,%llu,", c->dataset, c->method, c->variant, (unsigned long long)c->seed);
@@ -153,7 +141,7 @@ static int write_tables(const bb_sweep *sw, const char *out_dir, const char *cel
             char *reason = read_trimmed(dir, "failed.txt");
             cell_labels(t[FAILURES].fp, c);
             fprintf(t[FAILURES].fp, "%s,", c->id);
-            csv_field(t[FAILURES].fp, reason);
+            bb_csv_write_field(t[FAILURES].fp, reason);
             fputc('\n', t[FAILURES].fp);
             free(reason);
         }
@@ -207,27 +195,17 @@ static int child_main(const bb_sweep *sw, const bb_sweep_cell *c, const char *ou
 static int record_crash(const bb_sweep *sw, const bb_sweep_cell *c, const char *cells_dir, int status,
                         bb_error *err) {
     char *cell = bb_path_join(cells_dir, c->id);
-    int rc = BB_OK;
-    if (!bb_path_exists(cell)) {
-        char reason[128];
-        if (WIFSIGNALED(status))
-            snprintf(reason, sizeof reason, "the cell's process was killed by signal %d (see logs/%s.log)\n",
-                     WTERMSIG(status), c->id);
-        else
-            snprintf(reason, sizeof reason, "the cell's process exited with status %d (see logs/%s.log)\n",
-                     WEXITSTATUS(status), c->id);
-        char *building = bb_malloc(strlen(cell) + 16);
-        sprintf(building, "%s.building", cell);
-        bb_remove_tree(building);
-        rc = bb_mkdir_p(building, err);
-        if (rc == BB_OK) rc = bb_write_in_dir(building, "failed.txt", reason, strlen(reason), err);
-        (void)sw;
-        if (rc == BB_OK && rename(building, cell) != 0)
-            rc = bb_fail(err, "%s: cannot rename into place: %s", cell, strerror(errno));
-        free(building);
-    }
+    const int exists = bb_path_exists(cell);
     free(cell);
-    return rc;
+    if (exists) return BB_OK;
+    char reason[128];
+    if (WIFSIGNALED(status))
+        snprintf(reason, sizeof reason, "the cell's process was killed by signal %d (see logs/%s.log)",
+                 WTERMSIG(status), c->id);
+    else
+        snprintf(reason, sizeof reason, "the cell's process exited with status %d (see logs/%s.log)",
+                 WEXITSTATUS(status), c->id);
+    return bb_sweep_record_failure(sw, c, cells_dir, reason, err);
 }
 
 /* ------------------------------------------------------------------------------------------

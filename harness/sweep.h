@@ -145,6 +145,11 @@ int bb_sweep_run(bb_sweep *sw, const bb_sweep_opts *o, bb_sweep_summary *sum, bb
 int bb_sweep_run_cell(const bb_sweep *sw, const bb_sweep_cell *c, const char *cells_dir,
                       bb_error *err);
 
+/* Records the cell as failed with reason (one line): CELLS/<id>/ with failed.txt and
+ * cell.json, appearing by one rename. */
+int bb_sweep_record_failure(const bb_sweep *sw, const bb_sweep_cell *c, const char *cells_dir,
+                            const char *reason, bb_error *err);
+
 /* Testing: when $BB_SWEEP_CRASH equals name (optionally "name#N": the N-th time, 1-based),
  * the whole process group is killed with SIGKILL at that point, as a machine loss would. */
 void bb_sweep_crash_point(const char *name);

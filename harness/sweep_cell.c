@@ -291,11 +291,52 @@ static char *cell_json(const bb_sweep *sw, const bb_sweep_cell *c) {
     return r;
 }
 
+/* CELLS/<id>.building, where a cell is assembled before its one rename. */
+static char *building_path(const char *final_dir) {
+    char *b = bb_malloc(strlen(final_dir) + 16);
+    sprintf(b, "%s.building", final_dir);
+    return b;
+}
+
+/* cell.json into building, then building -> final_dir by one rename: the moment the cell
+ * becomes visible. building is removed on error. */
+static int commit_cell(const bb_sweep *sw, const bb_sweep_cell *c, const char *building,
+                       const char *final_dir, bb_error *err) {
+    char *j = cell_json(sw, c);
+    int rc = bb_write_in_dir(building, "cell.json", j, strlen(j), err);
+    free(j);
+    bb_sweep_crash_point("cell-before-commit");
+    if (rc == BB_OK && rename(building, final_dir) != 0)
+        rc = bb_fail(err, "%s: cannot rename into place: %s", final_dir, strerror(errno));
+    if (rc != BB_OK) bb_remove_tree(building);
+    return rc;
+}
+
+int bb_sweep_record_failure(const bb_sweep *sw, const bb_sweep_cell *c, const char *cells_dir,
+                            const char *reason, bb_error *err) {
+    char *final_dir = bb_path_join(cells_dir, c->id);
+    char *building = building_path(final_dir);
+    bb_remove_tree(building);
+    int rc = bb_mkdir_p(building, err);
+    if (rc == BB_OK) { /* one line */
+        const size_t n = strlen(reason);
+        char *line = bb_malloc(n + 2);
+        for (size_t k = 0; k < n; k++) line[k] = reason[k] == '\n' || reason[k] == '\r' ? ' ' : reason[k];
+        line[n] = '\n', line[n + 1] = '\0';
+        rc = bb_write_in_dir(building, "failed.txt", line, n + 1, err);
+        free(line);
+    }
+    if (rc == BB_OK) rc = commit_cell(sw, c, building, final_dir, err);
+    else bb_remove_tree(building);
+    free(building);
+    free(final_dir);
+    return rc;
+}
+
 int bb_sweep_run_cell(const bb_sweep *sw, const bb_sweep_cell *c, const char *cells_dir, bb_error *err) {
     const double t0 = bb_now();
     char *final_dir = bb_path_join(cells_dir, c->id);
-    char *building = bb_malloc(strlen(final_dir) + 16);
-    sprintf(building, "%s.building", final_dir);
+    char *building = building_path(final_dir);
     bb_remove_tree(building);
     mem_text rows, curves;
     mem_open(&rows);
@@ -309,42 +350,27 @@ int bb_sweep_run_cell(const bb_sweep *sw, const bb_sweep_cell *c, const char *ce
     mem_close(&rows);
     mem_close(&curves);
     int rc = BB_OK;
-    if (!ok) { /* a failed cell keeps only its reason */
-        bb_remove_tree(building);
-        rc = bb_mkdir_p(building, err);
-        if (rc == BB_OK) {
-            char line[sizeof cell_err.msg + 2];
-            int n = snprintf(line, sizeof line, "%s\n", cell_err.msg);
-            for (int k = 0; k < n - 1; k++)
-                if (line[k] == '\n' || line[k] == '\r') line[k] = ' ';
-            rc = bb_write_in_dir(building, "failed.txt", line, (size_t)n, err);
-        }
-    } else {
+    if (ok) {
         rc = bb_write_in_dir(building, "rows.csv", rows.buf, rows.len, err);
         if (rc == BB_OK) rc = bb_write_in_dir(building, "curves.csv", curves.buf, curves.len, err);
+        if (rc == BB_OK) {
+            char cost[160];
+            int n = snprintf(cost, sizeof cost, "{\"seconds\": %.6f, \"peak_rss_mb\": %.3f, \"mpi_rank\": %d}\n",
+                             bb_now() - t0, bb_peak_rss_mb(), sw->mpi_rank);
+            rc = bb_write_in_dir(building, "cost.json", cost, (size_t)n, err);
+        }
+        if (rc == BB_OK) rc = commit_cell(sw, c, building, final_dir, err);
+        else bb_remove_tree(building);
+    } else { /* a failed cell keeps only its reason */
+        rc = bb_sweep_record_failure(sw, c, cells_dir, cell_err.msg, err);
+        if (rc == BB_OK) {
+            *err = cell_err;
+            rc = BB_ERR;
+        }
     }
     free(rows.buf);
     free(curves.buf);
-    if (rc == BB_OK) {
-        char *j = cell_json(sw, c);
-        rc = bb_write_in_dir(building, "cell.json", j, strlen(j), err);
-        free(j);
-    }
-    if (rc == BB_OK) {
-        char cost[160];
-        int n = snprintf(cost, sizeof cost, "{\"seconds\": %.6f, \"peak_rss_mb\": %.3f, \"mpi_rank\": %d}\n",
-                         bb_now() - t0, bb_peak_rss_mb(), sw->mpi_rank);
-        rc = bb_write_in_dir(building, "cost.json", cost, (size_t)n, err);
-    }
-    bb_sweep_crash_point("cell-before-commit");
-    if (rc == BB_OK && rename(building, final_dir) != 0)
-        rc = bb_fail(err, "%s: cannot rename into place: %s", final_dir, strerror(errno));
-    if (rc != BB_OK) bb_remove_tree(building);
     free(building);
     free(final_dir);
-    if (rc == BB_OK && !ok) {
-        *err = cell_err;
-        return BB_ERR;
-    }
     return rc;
 }
