@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "baselines/rank_run.h"
+#include "datasets/csv_reader.h"
 #include "harness/run_driver.h"
 #include "harness/run_stage1.h"
 #include "harness/sweep.h"
@@ -89,93 +90,117 @@ static int rows_from_metrics_json(const char *json, FILE *rows, bb_error *err) {
     return rc;
 }
 
+/* A finite number from a CSV field, else an error naming file, line and field. */
+static int csv_number(const char *path, const bb_csv_record *rec, size_t col, const char *field,
+                      double *out, int finite, bb_error *err) {
+    char *end = NULL;
+    *out = strtod(rec->fields[col], &end);
+    if (end == rec->fields[col] || *end != '\0' || (finite && !isfinite(*out)))
+        return bb_fail(err, "%s:%zu: field '%s': expected a %snumber, got \"%s\"", path, rec->line, field,
+                       finite ? "finite " : "", rec->fields[col]);
+    return BB_OK;
+}
+
+typedef struct {
+    const char *path, *stage;
+    int best_epoch;
+    FILE *rows, *curves;
+} rank_csv_ctx;
+
+static int on_rank_row(void *vctx, const bb_csv_record *rec, bb_error *err) {
+    static const char *const header[] = {"epoch", "split", "metric", "k", "value"};
+    const rank_csv_ctx *c = vctx;
+    if (rec->index == 0) return bb_csv_expect_header(c->path, rec, header, 5, err);
+    if (rec->n != 5) return bb_fail(err, "%s:%zu: expected 5 fields, got %zu", c->path, rec->line, rec->n);
+    int epoch, k;
+    if (bb_csv_parse_id(rec->fields[0], rec->lens[0], &epoch) != BB_OK)
+        return bb_csv_fail_id(err, c->path, rec->line, "epoch", rec->fields[0], rec->lens[0]);
+    if (bb_csv_parse_id(rec->fields[3], rec->lens[3], &k) != BB_OK)
+        return bb_csv_fail_id(err, c->path, rec->line, "k", rec->fields[3], rec->lens[3]);
+    double value;
+    if (csv_number(c->path, rec, 4, "value", &value, 1, err) != BB_OK) return BB_ERR;
+    const char *split = rec->fields[1], *metric = rec->fields[2];
+    if (epoch == c->best_epoch) fprintf(c->rows, "%s,%s@%d,%.17g\n", split, metric, k, value);
+    if (c->curves && strcmp(split, "valid") == 0)
+        fprintf(c->curves, "%s,%d,%s@%d,%.17g\n", c->stage, epoch, metric, k, value);
+    return BB_OK;
+}
+
 /* metrics.csv (epoch,split,metric,k,value): valid and test rows of the kept epoch as rows,
- * valid rows of every epoch as curve points of stage. */
+ * valid rows of every epoch as curve points of stage (curves may be NULL). */
 static int rows_from_rank_csv(const char *path, int best_epoch, const char *stage, FILE *rows,
                               FILE *curves, bb_error *err) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) return bb_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    char line[512];
-    int rc = BB_OK, lineno = 0;
-    while (fgets(line, sizeof line, fp)) {
-        lineno++;
-        if (lineno == 1) continue;
-        int epoch, k;
-        char split[16], metric[32];
-        double value;
-        if (sscanf(line, "%d,%15[^,],%31[^,],%d,%lf", &epoch, split, metric, &k, &value) != 5) {
-            rc = bb_fail(err, "%s:%d: expected epoch,split,metric,k,value", path, lineno);
-            break;
-        }
-        if (!isfinite(value)) {
-            rc = bb_fail(err, "%s:%d: %s %s@%d is not finite", path, lineno, split, metric, k);
-            break;
-        }
-        if (epoch == best_epoch) fprintf(rows, "%s,%s@%d,%.17g\n", split, metric, k, value);
-        if (curves && strcmp(split, "valid") == 0)
-            fprintf(curves, "%s,%d,%s@%d,%.17g\n", stage, epoch, metric, k, value);
+    rank_csv_ctx c = {path, stage, best_epoch, rows, curves};
+    return bb_csv_read_file(path, on_rank_row, &c, err);
+}
+
+typedef struct {
+    const char *path, *stage;
+    FILE *curves;
+    char **names; /* the header's column names (owned) */
+    size_t n_names;
+} log_ctx;
+
+static int on_log_row(void *vctx, const bb_csv_record *rec, bb_error *err) {
+    log_ctx *c = vctx;
+    if (rec->index == 0) {
+        c->n_names = rec->n;
+        c->names = bb_calloc(rec->n, sizeof *c->names);
+        for (size_t k = 0; k < rec->n; k++) c->names[k] = bb_strdup(rec->fields[k]);
+        return BB_OK;
     }
-    fclose(fp);
+    if (rec->n != c->n_names)
+        return bb_fail(err, "%s:%zu: expected %zu fields, got %zu", c->path, rec->line, c->n_names, rec->n);
+    int epoch;
+    if (bb_csv_parse_id(rec->fields[0], rec->lens[0], &epoch) != BB_OK)
+        return bb_csv_fail_id(err, c->path, rec->line, c->names[0], rec->fields[0], rec->lens[0]);
+    for (size_t col = 1; col < rec->n; col++) {
+        if (strcmp(c->names[col], "seconds") == 0) continue; /* timings are not deterministic */
+        double v; /* "nan": an epoch without a valid loss */
+        if (csv_number(c->path, rec, col, c->names[col], &v, 0, err) != BB_OK) return BB_ERR;
+        fprintf(c->curves, "%s,%d,%s,%.17g\n", c->stage, epoch, c->names[col], v);
+    }
+    return BB_OK;
+}
+
+/* A train_log.csv whose first column is the epoch: every other column is a curve metric. */
+static int curves_from_log(const char *path, const char *stage, FILE *curves, bb_error *err) {
+    if (!bb_path_exists(path)) return BB_OK; /* methods without epochs have no log */
+    log_ctx c = {path, stage, curves, NULL, 0};
+    int rc = bb_csv_read_file(path, on_log_row, &c, err);
+    for (size_t k = 0; k < c.n_names; k++) free(c.names[k]);
+    free(c.names);
     return rc;
 }
 
-/* A CSV whose first column is the epoch: every other column is a curve metric. */
-static int curves_from_log(const char *path, const char *stage, FILE *curves, bb_error *err) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) return BB_OK; /* methods without epochs have no log */
-    char header[1024], line[1024];
-    int rc = BB_OK;
-    if (!fgets(header, sizeof header, fp)) {
-        fclose(fp);
-        return BB_OK;
-    }
-    header[strcspn(header, "\r\n")] = '\0';
-    char *names[32];
-    int n_names = 0;
-    for (char *save = NULL, *t = strtok_r(header, ",", &save); t && n_names < 32; t = strtok_r(NULL, ",", &save))
-        names[n_names++] = t;
-    int lineno = 1;
-    while (rc == BB_OK && fgets(line, sizeof line, fp)) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        char *save = NULL, *t = strtok_r(line, ",", &save);
-        if (!t) continue;
-        long epoch = strtol(t, NULL, 10);
-        for (int col = 1; col < n_names && (t = strtok_r(NULL, ",", &save)); col++) {
-            if (strcmp(names[col], "seconds") == 0) continue; /* timings are not deterministic */
-            char *end = NULL;
-            double v = strtod(t, &end);
-            if (end == t) {
-                rc = bb_fail(err, "%s:%d: field '%s': expected a number", path, lineno, names[col]);
-                break;
-            }
-            fprintf(curves, "%s,%ld,%s,%.17g\n", stage, epoch, names[col], v);
-        }
-    }
-    fclose(fp);
-    return rc;
+typedef struct {
+    const char *path;
+    FILE *rows;
+} codebook_ctx;
+
+static int on_codebook_row(void *vctx, const bb_csv_record *rec, bb_error *err) {
+    static const char *const header[] = {"codebook", "tokens", "used", "dead_codes", "perplexity"};
+    const codebook_ctx *c = vctx;
+    if (rec->index == 0) return bb_csv_expect_header(c->path, rec, header, 5, err);
+    if (rec->n != 5) return bb_fail(err, "%s:%zu: expected 5 fields, got %zu", c->path, rec->line, rec->n);
+    int used, dead;
+    if (bb_csv_parse_id(rec->fields[2], rec->lens[2], &used) != BB_OK)
+        return bb_csv_fail_id(err, c->path, rec->line, "used", rec->fields[2], rec->lens[2]);
+    if (bb_csv_parse_id(rec->fields[3], rec->lens[3], &dead) != BB_OK)
+        return bb_csv_fail_id(err, c->path, rec->line, "dead_codes", rec->fields[3], rec->lens[3]);
+    double perplexity;
+    if (csv_number(c->path, rec, 4, "perplexity", &perplexity, 1, err) != BB_OK) return BB_ERR;
+    const char *name = rec->fields[0];
+    fprintf(c->rows, "tokens,perplexity/%s,%.17g\ntokens,dead_codes/%s,%d\ntokens,used/%s,%d\n", name,
+            perplexity, name, dead, name, used);
+    return BB_OK;
 }
 
 /* codebook_stats.csv (codebook,tokens,used,dead_codes,perplexity) as tokens rows. */
 static int rows_from_codebooks(const char *path, FILE *rows, bb_error *err) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) return BB_OK; /* continuous: no codebooks */
-    char line[256];
-    int lineno = 0, rc = BB_OK;
-    while (fgets(line, sizeof line, fp)) {
-        if (++lineno == 1) continue;
-        char name[32];
-        long tokens, used, dead;
-        double perplexity;
-        if (sscanf(line, "%31[^,],%ld,%ld,%ld,%lf", name, &tokens, &used, &dead, &perplexity) != 5) {
-            rc = bb_fail(err, "%s:%d: expected codebook,tokens,used,dead_codes,perplexity", path, lineno);
-            break;
-        }
-        fprintf(rows, "tokens,perplexity/%s,%.17g\ntokens,dead_codes/%s,%ld\ntokens,used/%s,%ld\n",
-                name, perplexity, name, dead, name, used);
-    }
-    fclose(fp);
-    return rc;
+    if (!bb_path_exists(path)) return BB_OK; /* continuous: no codebooks */
+    codebook_ctx c = {path, rows};
+    return bb_csv_read_file(path, on_codebook_row, &c, err);
 }
 
 /* The stage-1 run of a beat cell: its ranking rows, codebook rows and training curve. */
