@@ -28,6 +28,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "datasets/csv_reader.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/sweep.h"
@@ -204,28 +205,37 @@ typedef struct {
     int ran;
 } sweep_record;
 
-/* The sum of the seconds column of DIR/costs.csv over distinct cells (a cell shared by
- * several rows counts once). */
+typedef struct {
+    const char *path;
+    char (*seen)[17]; /* cell ids counted so far */
+    size_t n_seen;
+    double sum;
+} cost_ctx;
+
+static int on_cost_row(void *vctx, const bb_csv_record *rec, bb_error *err) {
+    static const char *const header[] = {"dataset", "method", "variant", "seed", "cell", "seconds", "peak_rss_mb"};
+    cost_ctx *c = vctx;
+    if (rec->index == 0) return bb_csv_expect_header(c->path, rec, header, 7, err);
+    if (rec->n != 7) return bb_fail(err, "%s:%zu: expected 7 fields, got %zu", c->path, rec->line, rec->n);
+    for (size_t k = 0; k < c->n_seen; k++)
+        if (strcmp(c->seen[k], rec->fields[4]) == 0) return BB_OK; /* a cell shared by several rows */
+    c->seen = bb_realloc(c->seen, (c->n_seen + 1) * sizeof *c->seen);
+    snprintf(c->seen[c->n_seen++], sizeof *c->seen, "%s", rec->fields[4]);
+    const double v = strtod(rec->fields[5], NULL);
+    if (v > 0) c->sum += v; /* -1: unknown */
+    return BB_OK;
+}
+
+/* The sum of the seconds column of DIR/costs.csv over distinct cells; 0 when unreadable (the
+ * README is a summary: a sweep without costs has cost nothing yet). */
 static double cell_seconds(const char *sweep_dir) {
     char *path = bb_path_join(sweep_dir, "costs.csv");
-    FILE *fp = fopen(path, "r");
+    cost_ctx c = {path, NULL, 0, 0};
+    bb_error e;
+    const int rc = bb_path_exists(path) ? bb_csv_read_file(path, on_cost_row, &c, &e) : BB_ERR;
+    free(c.seen);
     free(path);
-    if (!fp) return 0;
-    char line[1024], seen[4096] = "";
-    double sum = 0;
-    while (fgets(line, sizeof line, fp)) {
-        /* dataset,method,variant,seed,cell,seconds,peak_rss_mb */
-        char *f[7];
-        int n = 0;
-        for (char *save = NULL, *t = strtok_r(line, ",", &save); t && n < 7; t = strtok_r(NULL, ",", &save))
-            f[n++] = t;
-        if (n < 6 || strcmp(f[4], "cell") == 0 || strstr(seen, f[4])) continue;
-        if (strlen(seen) + 18 < sizeof seen) strcat(strcat(seen, f[4]), " ");
-        const double v = strtod(f[5], NULL);
-        if (v > 0) sum += v;
-    }
-    fclose(fp);
-    return sum;
+    return rc == BB_OK ? c.sum : 0;
 }
 
 static void write_readme(const repro_opts *o, const sweep_record *rec, size_t n, double total, bb_error *err) {
@@ -330,14 +340,13 @@ int bb_cmd_reproduce(int argc, char **argv) {
     if (seeds == 0) seeds = quick ? 1 : 3;
     if (seeds < 1 || seeds > 1000) return bb_cli_usage(spec.name, "--seeds: expected 1..1000, got %d", seeds);
     if (jobs < 1) return bb_cli_usage(spec.name, "--jobs: expected at least 1, got %d", jobs);
-    for (const char *p = only_kinds; p && *p;) {
-        const char *e = strchr(p, ',');
-        const size_t len = e ? (size_t)(e - p) : strlen(p);
-        int known = 0;
-        for (int k = 0; k < N_KINDS; k++) known |= strlen(sweep_kinds[k]) == len && !strncmp(p, sweep_kinds[k], len);
-        if (!known) return bb_cli_usage(spec.name, "--only: expected main, tokenization or codebook, got \"%.*s\"",
-                                        (int)len, p);
-        p = e ? e + 1 : p + len;
+    if (only_kinds) { /* every listed name must be a kind */
+        size_t listed = 1, known = 0;
+        for (const char *p = only_kinds; *p; p++) listed += *p == ',';
+        for (int k = 0; k < N_KINDS; k++) known += (size_t)in_list(only_kinds, sweep_kinds[k]);
+        if (known != listed)
+            return bb_cli_usage(spec.name, "--only: expected a list of main, tokenization, codebook, got \"%s\"",
+                                only_kinds);
     }
     const repro_opts o = {out, root, seeds, quick, jobs};
     bb_error err = {{0}};
