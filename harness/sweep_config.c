@@ -274,16 +274,15 @@ static int parse_list(const cJSON *root, const char *key, const char *path, cJSO
     return BB_OK;
 }
 
-static const char *base_name(const char *p) {
+/* The last component of path p (trailing slashes ignored), shortened to fit buf. */
+static void base_name(const char *p, char buf[BB_SWEEP_MAX_NAME]) {
     size_t n = strlen(p);
     while (n > 1 && p[n - 1] == '/') n--;
     size_t s = n;
     while (s > 0 && p[s - 1] != '/') s--;
-    static char buf[BB_SWEEP_MAX_NAME];
-    size_t len = n - s < sizeof buf - 1 ? n - s : sizeof buf - 1;
+    size_t len = n - s < BB_SWEEP_MAX_NAME - 1 ? n - s : BB_SWEEP_MAX_NAME - 1;
     memcpy(buf, p + s, len);
     buf[len] = '\0';
-    return buf;
 }
 
 /* Every key of the cell's own overrides, as one JSON object (cell.json). */
@@ -302,8 +301,7 @@ static int check_cell(const bb_sweep_cell *c, const char *path, bb_error *err) {
     snprintf(where, sizeof where, "%s: cell %s/%s/%s", path, c->dataset, c->method, c->variant);
     if (c->kind == BB_CELL_RANK) {
         rank_run_config rc;
-        bb_sweep_cell tmp = *c;
-        bb_sweep_rank_config(&tmp, &rc);
+        bb_sweep_rank_config(c, &rc);
         rc.data_dir = "x";
         if (rank_run_check_config(&rc, err) != BB_OK) return bb_fail_prefix(err, "%s", where);
         return BB_OK;
@@ -335,7 +333,10 @@ int bb_sweep_parse(const char *path, const char *text, bb_sweep *sw, bb_error *e
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (rc == BB_OK && name && (!cJSON_IsString(name) || strlen(name->valuestring) >= sizeof sw->name))
         rc = bb_fail(err, "%s: key 'name': expected a short text", path);
-    snprintf(sw->name, sizeof sw->name, "%s", rc == BB_OK && name ? name->valuestring : base_name(path));
+    if (rc == BB_OK && name)
+        snprintf(sw->name, sizeof sw->name, "%s", name->valuestring);
+    else
+        base_name(path, sw->name);
     const cJSON *threads = cJSON_GetObjectItemCaseSensitive(root, "threads");
     if (rc == BB_OK && threads) {
         if (!cJSON_IsNumber(threads) || threads->valuedouble != floor(threads->valuedouble) ||
@@ -388,11 +389,13 @@ int bb_sweep_parse(const char *path, const char *text, bb_sweep *sw, bb_error *e
                 break;
             }
             sw->datasets[k] = bb_strdup(d->valuestring);
-            char bn[BB_SWEEP_MAX_NAME];
-            snprintf(bn, sizeof bn, "%s", base_name(d->valuestring));
-            for (size_t j = 0; j < k && rc == BB_OK; j++)
-                if (strcmp(base_name(sw->datasets[j]), bn) == 0)
+            char bn[BB_SWEEP_MAX_NAME], other[BB_SWEEP_MAX_NAME];
+            base_name(d->valuestring, bn);
+            for (size_t j = 0; j < k && rc == BB_OK; j++) {
+                base_name(sw->datasets[j], other);
+                if (strcmp(other, bn) == 0)
                     rc = bb_fail(err, "%s: key 'datasets': two datasets named \"%s\"", path, bn);
+            }
         }
     }
     /* points */
@@ -439,7 +442,7 @@ int bb_sweep_parse(const char *path, const char *text, bb_sweep *sw, bb_error *e
                         bb_sweep_cell *c = &sw->cells[sw->n_cells];
                         *c = tmpl;
                         c->overrides_json = NULL;
-                        snprintf(c->dataset, sizeof c->dataset, "%s", base_name(sw->datasets[d]));
+                        base_name(sw->datasets[d], c->dataset);
                         c->dataset_index = (int)d;
                         char source[600];
                         snprintf(source, sizeof source, "%s: method", path);
