@@ -43,6 +43,7 @@ void bb_run_note(const char *fmt, ...) {
 void bb_run_result_free(bb_run_result *res) {
     if (!res) return;
     text_score_result_free(&res->score);
+    free(res->stage1_dir);
     memset(res, 0, sizeof *res);
 }
 
@@ -392,6 +393,7 @@ int bb_run_execute(const bb_run_config *cfg, const bb_run_opts *o, bb_run_result
         res->epochs_run = st.out.epochs_run;
         res->best_epoch = st.out.best_epoch;
         res->best_valid_loss = st.out.best_valid_loss;
+        if (st.stage1_dir) res->stage1_dir = bb_strdup(st.stage1_dir);
         res->train_seconds = st.out.train_seconds;
         res->generate_seconds = st.out.generate_seconds;
         res->rows_used[0] = st.task_split->n_train;

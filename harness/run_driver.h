@@ -47,7 +47,7 @@
  *      generations.csv and metrics.json are byte-identical for the same inputs, seed and
  *      thread count.
  *
- * Ownership: bb_run_result owns its score (bb_run_result_free).
+ * Ownership: bb_run_result owns its score and stage1_dir (bb_run_result_free).
  */
 #ifndef BB_RUN_DRIVER_H
 #define BB_RUN_DRIVER_H
@@ -86,6 +86,7 @@ typedef struct bb_run_result {
     int epochs_run, best_epoch;
     double best_valid_loss;
     double train_seconds, generate_seconds, total_seconds;
+    char *stage1_dir; /* beat: the stage-1 run directory used (owned); NULL otherwise */
     size_t rows_used[3]; /* train, valid, test rows the method saw (after the row caps) */
 } bb_run_result;
 

@@ -203,29 +203,15 @@ static int rows_from_codebooks(const char *path, FILE *rows, bb_error *err) {
     return bb_csv_read_file(path, on_codebook_row, &c, err);
 }
 
-/* The stage-1 run of a beat cell: its ranking rows, codebook rows and training curve. */
-static int rows_from_stage1(const char *run_dir, FILE *rows, FILE *curves, bb_error *err) {
-    char *manifest_path = bb_path_join(run_dir, "manifest.json");
-    char *text = NULL;
-    int rc = bb_read_file(manifest_path, &text, NULL, err);
-    free(manifest_path);
-    if (rc != BB_OK) return BB_ERR;
-    cJSON *m = cJSON_Parse(text);
-    free(text);
-    const cJSON *s1 = cJSON_GetObjectItemCaseSensitive(m, "stage1");
-    const cJSON *dir = cJSON_GetObjectItemCaseSensitive(s1, "dir");
-    if (!cJSON_IsString(dir)) {
-        cJSON_Delete(m);
-        return bb_fail(err, "%s: manifest.json names no stage-1 directory", run_dir);
-    }
-    char *s1dir = bb_strdup(dir->valuestring);
-    cJSON_Delete(m);
+/* The stage-1 run of a beat cell (s1dir): its ranking rows, codebook rows and training curve. */
+static int rows_from_stage1(const char *s1dir, FILE *rows, FILE *curves, bb_error *err) {
     char *p = bb_path_join(s1dir, "manifest.json");
-    rc = bb_read_file(p, &text, NULL, err);
+    char *text = NULL;
+    int rc = bb_read_file(p, &text, NULL, err);
     free(p);
     int best = -1;
     if (rc == BB_OK) {
-        m = cJSON_Parse(text);
+        cJSON *m = cJSON_Parse(text);
         free(text);
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "result"), "best_epoch");
         if (cJSON_IsNumber(b)) best = (int)b->valuedouble;
@@ -247,7 +233,6 @@ static int rows_from_stage1(const char *run_dir, FILE *rows, FILE *curves, bb_er
         rc = curves_from_log(p, "stage1", curves, err);
         free(p);
     }
-    free(s1dir);
     return rc;
 }
 
@@ -265,10 +250,10 @@ static int run_explain(const bb_sweep *sw, const bb_sweep_cell *c, const char *d
     mem_open(&m);
     bb_run_print_metrics(m.fp, &res);
     mem_close(&m);
-    bb_run_result_free(&res);
     int rc = rows_from_metrics_json(m.buf, rows, err);
     free(m.buf);
-    if (rc == BB_OK && strcmp(c->method, "beat") == 0) rc = rows_from_stage1(dir, rows, curves, err);
+    if (rc == BB_OK && res.stage1_dir) rc = rows_from_stage1(res.stage1_dir, rows, curves, err);
+    bb_run_result_free(&res);
     if (rc == BB_OK) {
         char *p = bb_path_join(dir, "train_log.csv");
         rc = curves_from_log(p, "stage2", curves, err);
